@@ -1,0 +1,79 @@
+# certgate — plain Make. `make` builds build/certgate; `make test` runs everything.
+BUILD   ?= build
+CC      ?= cc
+SAN     ?=
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+OPT     ?= -O2 -g
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -Iinclude -Isrc -Ilib -MMD -MP -fPIC
+LDLIBS  += -luv -lssl -lcrypto -lyaml -lpthread
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(sort $(shell find lib -name '*.c'))
+APP_SRC  := $(sort $(filter-out src/main.c,$(shell find src -name '*.c')))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(BUILD)/obj/src/main.o
+UNIT_SRC := $(sort $(shell find tests/unit -name 'test_*.c' 2>/dev/null))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps run test unit e2e asan clean format format-check fuzz
+all: $(BUILD)/certgate $(BUILD)/libcertgate.a $(BUILD)/libcertgate.so
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libcertgate.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libcertgate.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ -lssl -lcrypto
+
+$(BUILD)/certgate: $(MAIN_OBJ) $(APP_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(APP_OBJ) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(APP_OBJ) $(LIB_OBJ) $(LDLIBS) -lcmocka
+
+deps:
+	@scripts/deps.sh
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+e2e: $(BUILD)/certgate
+	python3 tests/e2e/run.py --binary $(BUILD)/certgate
+
+asan:
+	$(MAKE) BUILD=build-asan SAN=1 OPT="-O1 -g" all unit
+	CERTGATE_ASAN=1 python3 tests/e2e/run.py --binary build-asan/certgate --quick
+
+test: deps
+	$(MAKE) all
+	$(MAKE) format-check
+	$(MAKE) unit
+	$(MAKE) e2e
+	$(MAKE) asan
+
+run: deps all
+	scripts/demo.sh
+
+FMT_FILES = $(shell find src lib include tests/unit tests/fuzz examples -name '*.[ch]' 2>/dev/null)
+format:
+	clang-format -i $(FMT_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(FMT_FILES) && echo "format: ok"
+
+fuzz:
+	$(MAKE) -C tests/fuzz
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,67 @@
+#include "admin/admin.h"
+
+#include <string.h>
+
+#include "core/conn.h"
+#include "core/worker.h"
+#include "proxy/respond.h"
+
+static int path_is(const char *path, size_t plen, const char *want)
+{
+    size_t n = strlen(want);
+    return plen >= n && memcmp(path, want, n) == 0 && (plen == n || path[n] == '?');
+}
+
+static void metrics(struct conn *c)
+{
+    const struct metrics *m = c->rt->metrics;
+    struct buf b;
+    buf_init(&b, 64 * 1024);
+    buf_printf(&b, "# TYPE certgate_connections_total counter\ncertgate_connections_total %lu\n",
+               atomic_load(&m->connections_total));
+    buf_printf(&b, "# TYPE certgate_connections_open gauge\ncertgate_connections_open %ld\n",
+               atomic_load(&m->connections_open));
+    buf_printf(&b, "# TYPE certgate_tls_handshakes_total counter\ncertgate_tls_handshakes_total %lu\n",
+               atomic_load(&m->handshakes_total));
+    buf_printf(&b,
+               "# TYPE certgate_tls_handshake_failures_total counter\n"
+               "certgate_tls_handshake_failures_total %lu\n",
+               atomic_load(&m->handshake_failures_total));
+    buf_printf(&b, "# TYPE certgate_requests_total counter\ncertgate_requests_total %lu\n",
+               atomic_load(&m->requests_total));
+    buf_puts(&b, "# TYPE certgate_responses_total counter\n");
+    for (int i = 1; i <= 5; i++)
+        buf_printf(&b, "certgate_responses_total{class=\"%dxx\"} %lu\n", i,
+                   atomic_load(&m->responses_by_class[i]));
+    buf_puts(&b, "# TYPE certgate_client_cert_rejections_total counter\n");
+    for (int r = 1; r < CERTGATE_REASON_MAX && r < METRICS_REASONS; r++)
+        buf_printf(&b, "certgate_client_cert_rejections_total{reason=\"%s\"} %lu\n",
+                   certgate_reason_code((enum certgate_reason)r),
+                   atomic_load(&m->rejections_by_reason[r]));
+    buf_printf(&b, "# TYPE certgate_upstream_errors_total counter\ncertgate_upstream_errors_total %lu\n",
+               atomic_load(&m->upstream_errors_total));
+    respond(c, 200, "text/plain; version=0.0.4", b.data, b.len);
+    buf_free(&b);
+}
+
+void admin_handle(struct conn *c, const struct http_request *req, const char *path, size_t plen)
+{
+    static const char ok[] = "{\"status\":\"ok\"}\n";
+    static const char ready[] = "{\"status\":\"ready\"}\n";
+    static const char draining[] = "{\"status\":\"draining\"}\n";
+    c->ex.target = EX_LOCAL;
+    if (!(req->method_len == 3 && memcmp(req->method, "GET", 3) == 0) && !c->ex.is_head) {
+        respond_error(c, 405, "MethodNotAllowed", "the admin endpoints answer GET only");
+        return;
+    }
+    if (path_is(path, plen, "/health"))
+        respond(c, 200, "application/json", ok, sizeof(ok) - 1);
+    else if (path_is(path, plen, "/ready") && !c->w->draining)
+        respond(c, 200, "application/json", ready, sizeof(ready) - 1);
+    else if (path_is(path, plen, "/ready"))
+        respond(c, 503, "application/json", draining, sizeof(draining) - 1);
+    else if (path_is(path, plen, "/metrics"))
+        metrics(c);
+    else
+        respond_error(c, 404, "NotFound", "the admin listener serves /health, /ready and /metrics");
+}

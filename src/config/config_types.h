@@ -1,0 +1,140 @@
+/* The config model: built once from YAML or quick-mode flags, immutable,
+ * swapped whole on reload and refcounted by the connections that use it. */
+#ifndef CERTGATE_CONFIG_TYPES_H
+#define CERTGATE_CONFIG_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum cfg_client_auth_mode { CA_IGNORE = 0, CA_REQUEST, CA_OPTIONAL, CA_REQUIRE };
+enum cfg_on_failure { ON_FAILURE_HTTP = 0, ON_FAILURE_ALERT };
+enum cfg_fwd_format { FWD_BASE64_DER = 0, FWD_PEM_URLENCODED, FWD_HEX, FWD_RFC9440, FWD_XFCC };
+
+/* Where a config value came from, for messages after loading. */
+struct cfg_pos {
+    const char *file; /* points into struct config's file table; NULL for quick mode */
+    int line, col;    /* 1-based */
+};
+
+struct cfg_cert {
+    char *cert, *key;      /* PEM paths, absolute (resolved against the file's dir) */
+    char *pkcs12;          /* or a PKCS#12 path */
+    char *password_env;    /* name of an env var holding the PKCS#12 password */
+    char *password_file;   /* or a file holding it (trailing newline trimmed) */
+    struct cfg_pos pos;
+};
+
+struct cfg_policy {
+    char *name;            /* NULL for an inline policy */
+    char **trusted_ca;     /* PEM bundle paths, absolute */
+    size_t n_trusted_ca;
+    char **intermediates;  /* untrusted helper certificates for path building */
+    size_t n_intermediates;
+    struct cfg_pos pos;
+};
+
+struct cfg_client_auth {
+    enum cfg_client_auth_mode mode;
+    enum cfg_on_failure on_failure;
+    struct cfg_policy *policy; /* named (points into config->policies) or inline (owned); NULL with ignore */
+    int policy_inline;         /* 1 if <policy> is owned by this struct */
+};
+
+struct cfg_timeouts {      /* milliseconds; 0 = not set (defaults applied by the loader) */
+    uint64_t handshake, header, idle, connect, response;
+};
+
+struct cfg_limits {
+    size_t request_line;   /* default 8 KiB */
+    size_t header_bytes;   /* default 32 KiB */
+    size_t headers;        /* default 100 */
+    size_t connections;    /* default 10000, per listener across all workers */
+};
+
+struct cfg_fwd_header {
+    char *name;            /* "" = not sent */
+    enum cfg_fwd_format format;
+    int chain;             /* rfc9440: also Client-Cert-Chain */
+};
+
+/* Identity header names; NULL = that header is off. */
+struct cfg_identity_headers {
+    char *verify, *subject, *issuer, *serial, *sha1, *sha256, *not_before, *not_after;
+};
+
+struct cfg_forward {
+    struct cfg_fwd_header *headers;
+    size_t n_headers;
+    struct cfg_identity_headers identity;
+};
+
+struct cfg_backend;
+
+struct cfg_route {
+    char *host;            /* NULL = any; exact, case-insensitive, port ignored */
+    char *path_prefix;     /* NULL = "/" */
+    struct cfg_policy *policy; /* NULL = the listener's client_auth policy */
+    int policy_none;       /* policy: none — bypass */
+    struct cfg_backend *backend;
+    struct cfg_pos pos;
+};
+
+struct cfg_listener {
+    char *name;
+    char *address;         /* as written, "host:port" or "[v6]:port" */
+    char *host;            /* parsed */
+    int port;
+    int tls;               /* 0 = plain HTTP */
+    struct cfg_cert *certs;
+    size_t n_certs;
+    struct cfg_client_auth client_auth;
+    struct cfg_timeouts timeouts;
+    struct cfg_limits limits;
+    struct cfg_forward forward;
+    struct cfg_route *routes;
+    size_t n_routes;
+    int admin;             /* internal: the admin listener, served by the admin handler */
+    struct cfg_pos pos;
+};
+
+struct cfg_server {
+    char *url;             /* as written */
+    int tls;               /* https:// */
+    char *host;
+    int port;
+};
+
+struct cfg_backend {
+    char *name;
+    int builtin_echo;      /* builtin: echo */
+    struct cfg_server *servers;
+    size_t n_servers;
+    struct cfg_timeouts timeouts; /* connect, response */
+    struct cfg_pos pos;
+};
+
+struct cfg_admin {
+    char *address;         /* NULL = no admin listener */
+    char *host;
+    int port;
+};
+
+struct cfg_log {
+    int access;            /* 1 = access log to stdout */
+};
+
+struct config {
+    char *path;            /* the file loaded, NULL in quick mode */
+    char *dir;             /* its directory, for relative paths */
+    struct cfg_listener *listeners;
+    size_t n_listeners;
+    struct cfg_policy *policies;
+    size_t n_policies;
+    struct cfg_backend *backends;
+    size_t n_backends;
+    struct cfg_admin admin;
+    struct cfg_log log;
+    int workers;           /* 0 = number of cores */
+};
+
+#endif

@@ -1,0 +1,276 @@
+#include "core/conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/runtime.h"
+#include "core/worker.h"
+#include "proxy/pipeline.h"
+#include "tls/tls_server.h"
+
+#define CONN_IN_MIN (64 * 1024)
+
+static void conn_on_data(struct sock *s);
+static void conn_on_handshake(struct sock *s);
+static void conn_on_drain(struct sock *s);
+static void conn_on_closed(struct sock *s);
+
+static const struct sock_events conn_events = {
+    .on_data = conn_on_data,
+    .on_handshake = conn_on_handshake,
+    .on_drain = conn_on_drain,
+    .on_closed = conn_on_closed,
+};
+
+uint64_t conn_now(const struct conn *c)
+{
+    return uv_now(c->w ? &c->w->loop : NULL);
+}
+
+static void conn_free(struct conn *c)
+{
+    struct worker *w = c->w;
+    proxy_exchange_free(c);
+    X509_free(c->cert.leaf);
+    sk_X509_pop_free(c->cert.chain, X509_free);
+    certgate_identity_free(&c->cert.id);
+    if (c->cert.values) {
+        for (size_t i = 0; i < c->l->cfg->forward.n_headers; i++)
+            free(c->cert.values[i]);
+        free(c->cert.values);
+    }
+    free(c->sni);
+    free(c->hdrs);
+    atomic_fetch_sub(&c->l->conns, 1);
+    atomic_fetch_sub(&c->rt->metrics->connections_open, 1);
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    w->n_conns--;
+    runtime_unref(c->rt);
+    free(c);
+    worker_conn_gone(w);
+}
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->handles == 0)
+        conn_free(c);
+}
+
+static void conn_on_closed(struct sock *s)
+{
+    struct conn *c = (struct conn *)s;
+    if (--c->handles == 0)
+        conn_free(c);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    if (c->closed)
+        return;
+    switch (c->state) {
+    case CONN_HANDSHAKE:
+    case CONN_IDLE:
+        conn_close(c, 0);
+        break;
+    case CONN_HEAD:
+    case CONN_ACTIVE:
+        proxy_on_timeout(c);
+        break;
+    case CONN_CLOSING:
+        conn_close(c, 0);
+        break;
+    }
+}
+
+static uint64_t state_timeout(const struct conn *c, enum conn_state st)
+{
+    const struct cfg_timeouts *t = &c->l->cfg->timeouts;
+    switch (st) {
+    case CONN_HANDSHAKE:
+        return t->handshake;
+    case CONN_IDLE:
+        return c->w->draining ? 1 : t->idle;
+    case CONN_HEAD:
+        return t->header;
+    case CONN_ACTIVE:
+        return t->idle; /* a stalled request body */
+    default:
+        return 0;
+    }
+}
+
+void conn_touch(struct conn *c)
+{
+    uint64_t ms = state_timeout(c, c->state);
+    if (ms && !c->closed)
+        uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+void conn_timer_stop(struct conn *c)
+{
+    uv_timer_stop(&c->timer);
+}
+
+void conn_set_state(struct conn *c, enum conn_state st)
+{
+    if (c->state == st)
+        return;
+    c->state = st;
+    if (st == CONN_CLOSING) {
+        if (!c->closed)
+            uv_timer_stop(&c->timer);
+    } else {
+        conn_touch(c);
+    }
+}
+
+int conn_write(struct conn *c, const void *data, size_t len)
+{
+    if (c->closed)
+        return -1;
+    return sock_write(&c->sock, data, len);
+}
+
+void conn_close(struct conn *c, int graceful)
+{
+    if (c->closed)
+        return;
+    c->closed = 1;
+    conn_set_state(c, CONN_CLOSING);
+    proxy_on_close(c);
+    uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+    if (graceful)
+        sock_shutdown(&c->sock);
+    else
+        sock_close(&c->sock);
+}
+
+/* The judgement of the listener's client_auth policy, once per connection. */
+void conn_cert_judge(struct conn *c)
+{
+    if (c->cert.gate_known || c->cert.leaf == NULL)
+        return;
+    c->cert.gate_known = 1;
+    if (c->l->gate == NULL) {
+        c->cert.gate = CERTGATE_OK;
+        return;
+    }
+    c->cert.gate = certgate_verify_chain(c->l->gate->trust, c->cert.leaf, c->cert.chain, 0, NULL,
+                                         c->cert.detail, sizeof(c->cert.detail));
+}
+
+static void conn_on_handshake(struct sock *s)
+{
+    struct conn *c = (struct conn *)s;
+    struct tls_peer p;
+    tls_server_peer(s->ssl, &p);
+    atomic_fetch_add(&c->rt->metrics->handshakes_total, 1);
+    if (p.sni)
+        c->sni = strdup(p.sni);
+    if (p.leaf) {
+        X509_up_ref(p.leaf);
+        c->cert.leaf = p.leaf;
+        c->cert.chain = p.chain ? X509_chain_up_ref(p.chain) : NULL;
+        if (p.verdict_known) {
+            c->cert.gate_known = 1;
+            c->cert.gate = p.verdict;
+            snprintf(c->cert.detail, sizeof(c->cert.detail), "%s", p.detail ? p.detail : "");
+        }
+        c->cert.id_ok = certgate_identity_from_x509(p.leaf, &c->cert.id) == 0;
+    }
+    conn_set_state(c, CONN_IDLE);
+}
+
+static void conn_on_data(struct sock *s)
+{
+    struct conn *c = (struct conn *)s;
+    if (c->closed)
+        return;
+    if (c->state == CONN_HANDSHAKE) {
+        /* still handshaking: only an error or EOF can bring us here */
+        if (s->flags & (SOCK_ERROR | SOCK_EOF)) {
+            atomic_fetch_add(&c->rt->metrics->handshake_failures_total, 1);
+            conn_close(c, 0);
+        }
+        return;
+    }
+    proxy_on_data(c);
+}
+
+static void conn_on_drain(struct sock *s)
+{
+    struct conn *c = (struct conn *)s;
+    if (!c->closed)
+        proxy_on_drain(c);
+}
+
+static void peer_name(struct conn *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    c->peer_ip[0] = 0;
+    if (uv_tcp_getpeername(&c->sock.tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        uv_ip4_name((struct sockaddr_in *)&ss, c->peer_ip, sizeof(c->peer_ip));
+    else if (ss.ss_family == AF_INET6)
+        uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer_ip, sizeof(c->peer_ip));
+}
+
+void conn_accept(struct worker *w, struct rt_listener *rl, uv_stream_t *server)
+{
+    const struct cfg_listener *l = rl->cfg;
+    struct conn *c = calloc(1, sizeof(*c));
+    size_t in_max = l->limits.header_bytes > CONN_IN_MIN ? l->limits.header_bytes : CONN_IN_MIN;
+    if (c == NULL || sock_init(&c->sock, &w->loop, &conn_events, c, in_max, w->rbuf,
+                               sizeof(w->rbuf)) < 0) {
+        free(c);
+        return;
+    }
+    c->w = w;
+    c->rt = runtime_ref(w->rt);
+    c->l = rl;
+    c->handles = 1; /* the sock reports once for its own handles */
+    uv_timer_init(&w->loop, &c->timer);
+    c->timer.data = c;
+    c->handles++;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->n_conns++;
+    atomic_fetch_add(&rl->conns, 1);
+    atomic_fetch_add(&c->rt->metrics->connections_total, 1);
+    atomic_fetch_add(&c->rt->metrics->connections_open, 1);
+    c->hdrs = calloc(l->limits.headers ? l->limits.headers : 1, sizeof(*c->hdrs));
+    if (uv_accept(server, (uv_stream_t *)&c->sock.tcp) < 0 || c->hdrs == NULL) {
+        conn_close(c, 0);
+        return;
+    }
+    if (atomic_load(&rl->conns) > l->limits.connections) {
+        conn_close(c, 0); /* over the listener's limit: refuse at once */
+        return;
+    }
+    uv_tcp_nodelay(&c->sock.tcp, 1);
+    peer_name(c);
+    c->state = CONN_CLOSING; /* so that the first set_state arms a timer */
+    if (rl->tls) {
+        SSL *ssl = tls_server_ssl(rl->tls);
+        if (ssl == NULL) {
+            conn_close(c, 0);
+            return;
+        }
+        sock_set_tls(&c->sock, ssl, 1);
+        conn_set_state(c, CONN_HANDSHAKE);
+    } else {
+        conn_set_state(c, CONN_IDLE);
+    }
+    sock_start_read(&c->sock);
+}

@@ -1,0 +1,28 @@
+/* Client connection lifecycle: accept, handshake, timers, teardown. */
+#ifndef CERTGATE_CORE_CONN_H
+#define CERTGATE_CORE_CONN_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/conn_types.h"
+
+/* Accept a pending connection from <server> for listener <rl>. */
+void conn_accept(struct worker *w, struct rt_listener *rl, uv_stream_t *server);
+/* The only writer of c->state; arms the timer that belongs to the state. */
+void conn_set_state(struct conn *c, enum conn_state st);
+/* Re-arm the state's timer (progress was made). */
+void conn_touch(struct conn *c);
+/* Stop the timer (e.g. while the backend has the next move). */
+void conn_timer_stop(struct conn *c);
+/* Queue bytes to the client. */
+int conn_write(struct conn *c, const void *data, size_t len);
+/* Close: <graceful> flushes what is queued and lingers; else drop now.
+ * Marks the connection; the memory goes when libuv has closed its handles. */
+void conn_close(struct conn *c, int graceful);
+/* The gate verdict and identity of the client certificate (computed once). */
+void conn_cert_judge(struct conn *c);
+/* Monotonic milliseconds of the connection's loop. */
+uint64_t conn_now(const struct conn *c);
+
+#endif

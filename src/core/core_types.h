@@ -1,0 +1,61 @@
+/* The daemon's runtime objects. A runtime is one config generation made
+ * ready to serve (TLS contexts, trust stores, strip sets); workers and
+ * connections hold references to it. */
+#ifndef CERTGATE_CORE_TYPES_H
+#define CERTGATE_CORE_TYPES_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "config/config_types.h"
+#include "proxy/strip.h"
+#include "core/metrics_types.h"
+
+struct certgate_trust;
+struct tls_server;
+
+struct rt_policy {
+    const struct cfg_policy *cfg;
+    struct certgate_trust *trust;
+};
+
+struct rt_listener {
+    const struct cfg_listener *cfg;
+    struct tls_server *tls;      /* NULL for plain HTTP */
+    struct rt_policy *gate;      /* the client_auth policy; NULL with mode ignore */
+    struct strip_set strip;
+    atomic_size_t conns;         /* open connections, all workers */
+    int *fds;                    /* one SO_REUSEPORT socket per worker */
+};
+
+struct rt_server {
+    const struct cfg_server *cfg;
+    struct sockaddr_storage addr;
+};
+
+struct rt_backend {
+    const struct cfg_backend *cfg;
+    struct rt_server *servers;
+    size_t n_servers;
+    atomic_uint next;            /* round robin */
+};
+
+struct runtime {
+    struct config *cfg;          /* owned */
+    atomic_int refs;
+    struct rt_listener *listeners;
+    size_t n_listeners;
+    struct rt_policy *policies;  /* named and inline policies */
+    size_t n_policies;
+    struct rt_backend *backends;
+    size_t n_backends;
+    struct cfg_listener admin;   /* synthesized admin listener, when configured */
+    int n_workers;
+    struct metrics *metrics;     /* borrowed from the gateway: survives reloads */
+};
+
+#endif

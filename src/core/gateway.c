@@ -1,0 +1,102 @@
+#include "core/gateway.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/runtime.h"
+#include "core/worker.h"
+
+struct gateway {
+    uv_loop_t loop;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    struct worker *workers;
+    int n_workers;
+    struct runtime *rt;
+    struct metrics metrics;
+    int stopping;
+};
+
+static void close_signals(struct gateway *gw)
+{
+    uv_close((uv_handle_t *)&gw->sig_term, NULL);
+    uv_close((uv_handle_t *)&gw->sig_int, NULL);
+    uv_close((uv_handle_t *)&gw->sig_hup, NULL);
+}
+
+static void on_stop(uv_signal_t *s, int signum)
+{
+    struct gateway *gw = s->data;
+    if (gw->stopping)
+        return;
+    gw->stopping = 1;
+    log_msg("info", "signal %d: draining in-flight requests", signum);
+    for (int i = 0; i < gw->n_workers; i++)
+        worker_drain(&gw->workers[i]);
+    close_signals(gw);
+}
+
+static void on_hup(uv_signal_t *s, int signum)
+{
+    log_msg("warn", "SIGHUP: configuration reload is not available in this version");
+}
+
+int gateway_run(struct config *cfg, int n_workers)
+{
+    struct gateway *gw = calloc(1, sizeof(*gw));
+    char err[512] = "";
+    int status = 1;
+    if (gw == NULL)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    if (n_workers <= 0)
+        n_workers = (int)uv_available_parallelism();
+    gw->n_workers = n_workers;
+    gw->rt = runtime_new(cfg, n_workers, &gw->metrics, NULL, err, sizeof(err));
+    if (gw->rt == NULL) {
+        log_msg("error", "%s", err);
+        config_free(cfg);
+        free(gw);
+        return 1;
+    }
+    gw->workers = calloc((size_t)n_workers, sizeof(*gw->workers));
+    uv_loop_init(&gw->loop);
+    uv_signal_init(&gw->loop, &gw->sig_term);
+    uv_signal_init(&gw->loop, &gw->sig_int);
+    uv_signal_init(&gw->loop, &gw->sig_hup);
+    gw->sig_term.data = gw->sig_int.data = gw->sig_hup.data = gw;
+    uv_signal_start(&gw->sig_term, on_stop, SIGTERM);
+    uv_signal_start(&gw->sig_int, on_stop, SIGINT);
+    uv_signal_start(&gw->sig_hup, on_hup, SIGHUP);
+    int started = 0;
+    for (; gw->workers && started < n_workers; started++)
+        if (worker_start(&gw->workers[started], started, gw->rt) < 0)
+            break;
+    if (started == n_workers) {
+        for (size_t i = 0; i < gw->rt->n_listeners; i++)
+            log_msg("info", "listener '%s' on %s (%s)", gw->rt->listeners[i].cfg->name,
+                    gw->rt->listeners[i].cfg->address,
+                    gw->rt->listeners[i].cfg->tls ? "tls" : "plain");
+        log_msg("info", "certgate running with %d workers", n_workers);
+        status = 0;
+    } else {
+        log_msg("error", "cannot start worker %d", started);
+        close_signals(gw);
+    }
+    for (int i = 0; i < started; i++) {
+        if (status != 0)
+            worker_drain(&gw->workers[i]);
+    }
+    uv_run(&gw->loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < started; i++)
+        worker_join(&gw->workers[i]);
+    uv_loop_close(&gw->loop);
+    runtime_unref(gw->rt);
+    free(gw->workers);
+    free(gw);
+    if (status == 0)
+        log_msg("info", "stopped");
+    return status;
+}

@@ -1,0 +1,237 @@
+#include "core/runtime.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <certgate/certgate.h>
+
+#include "config/config.h"
+#include "tls/tls_server.h"
+
+static struct rt_policy *add_policy(struct runtime *rt, const struct cfg_policy *p, char *err,
+                                    size_t errlen)
+{
+    for (size_t i = 0; i < rt->n_policies; i++)
+        if (rt->policies[i].cfg == p)
+            return &rt->policies[i];
+    struct rt_policy *rp = &rt->policies[rt->n_policies];
+    rp->cfg = p;
+    rp->trust = certgate_trust_new((const char *const *)p->trusted_ca, p->n_trusted_ca,
+                                   (const char *const *)p->intermediates, p->n_intermediates, err,
+                                   errlen);
+    if (rp->trust == NULL)
+        return NULL;
+    rt->n_policies++;
+    return rp;
+}
+
+static int resolve(const char *host, int port, struct sockaddr_storage *out, int passive)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    char ports[16];
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = passive ? AI_PASSIVE | AI_NUMERICHOST : 0;
+    snprintf(ports, sizeof(ports), "%d", port);
+    if (getaddrinfo(host && *host ? host : NULL, ports, &hints, &res) != 0 || res == NULL)
+        return -1;
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int listen_socket(const struct sockaddr_storage *addr, char *err, size_t errlen,
+                         const char *what)
+{
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd < 0)
+        goto fail;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    socklen_t len =
+        addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 511) < 0)
+        goto fail;
+    return fd;
+fail:
+    snprintf(err, errlen, "cannot listen on %s: %s", what, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static int open_listener(struct runtime *rt, struct rt_listener *rl, const struct runtime *prev,
+                         char *err, size_t errlen)
+{
+    const struct cfg_listener *l = rl->cfg;
+    rl->fds = calloc((size_t)rt->n_workers, sizeof(int));
+    if (rl->fds == NULL)
+        return -1;
+    for (int i = 0; i < rt->n_workers; i++)
+        rl->fds[i] = -1;
+    /* on reload, the same address keeps its sockets: no connection is refused */
+    for (size_t i = 0; prev && i < prev->n_listeners; i++) {
+        const struct rt_listener *pl = &prev->listeners[i];
+        if (pl->fds && strcmp(pl->cfg->address, l->address) == 0) {
+            for (int w = 0; w < rt->n_workers; w++)
+                rl->fds[w] = dup(pl->fds[w]);
+            return 0;
+        }
+    }
+    struct sockaddr_storage ss;
+    if (resolve(l->host, l->port, &ss, 1) < 0) {
+        snprintf(err, errlen, "listener '%s': cannot use address '%s'", l->name, l->address);
+        return -1;
+    }
+    for (int w = 0; w < rt->n_workers; w++) {
+        rl->fds[w] = listen_socket(&ss, err, errlen, l->address);
+        if (rl->fds[w] < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int build_listener(struct runtime *rt, struct rt_listener *rl, const struct cfg_listener *l,
+                          const struct runtime *prev, char *err, size_t errlen)
+{
+    rl->cfg = l;
+    atomic_init(&rl->conns, 0);
+    if (strip_set_init(&rl->strip, l) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (l->client_auth.mode != CA_IGNORE && l->client_auth.policy) {
+        rl->gate = add_policy(rt, l->client_auth.policy, err, errlen);
+        if (rl->gate == NULL)
+            return -1;
+    }
+    for (size_t i = 0; i < l->n_routes; i++) {
+        if (l->routes[i].policy && add_policy(rt, l->routes[i].policy, err, errlen) == NULL)
+            return -1;
+    }
+    if (l->tls) {
+        rl->tls = tls_server_new(l, rl->gate ? rl->gate->trust : NULL, err, errlen);
+        if (rl->tls == NULL)
+            return -1;
+    }
+    return open_listener(rt, rl, prev, err, errlen);
+}
+
+struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m,
+                            const struct runtime *prev, char *err, size_t errlen)
+{
+    struct runtime *rt = calloc(1, sizeof(*rt));
+    if (rt == NULL)
+        return NULL;
+    rt->cfg = cfg;
+    rt->n_workers = n_workers;
+    rt->metrics = m;
+    atomic_init(&rt->refs, 1);
+    size_t nl = cfg->n_listeners + (cfg->admin.address ? 1 : 0);
+    size_t np = cfg->n_policies + cfg->n_listeners * 1 + 1;
+    for (size_t i = 0; i < cfg->n_listeners; i++)
+        np += cfg->listeners[i].n_routes;
+    rt->listeners = calloc(nl, sizeof(*rt->listeners));
+    rt->policies = calloc(np, sizeof(*rt->policies));
+    rt->backends = calloc(cfg->n_backends + 1, sizeof(*rt->backends));
+    if (!rt->listeners || !rt->policies || !rt->backends)
+        goto fail;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        struct rt_backend *rb = &rt->backends[i];
+        const struct cfg_backend *b = &cfg->backends[i];
+        rb->cfg = b;
+        rb->servers = calloc(b->n_servers + 1, sizeof(*rb->servers));
+        if (rb->servers == NULL)
+            goto fail;
+        for (size_t s = 0; s < b->n_servers; s++) {
+            rb->servers[s].cfg = &b->servers[s];
+            if (resolve(b->servers[s].host, b->servers[s].port, &rb->servers[s].addr, 0) < 0) {
+                snprintf(err, errlen, "backend '%s': cannot resolve '%s'", b->name,
+                         b->servers[s].host);
+                goto fail;
+            }
+        }
+        rb->n_servers = b->n_servers;
+        rt->n_backends++;
+    }
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        if (build_listener(rt, &rt->listeners[i], &cfg->listeners[i], prev, err, errlen) < 0) {
+            rt->n_listeners = i + 1;
+            goto fail;
+        }
+        rt->n_listeners = i + 1;
+    }
+    if (cfg->admin.address) {
+        struct cfg_listener *a = &rt->admin;
+        a->name = "admin";
+        a->address = cfg->admin.address;
+        a->host = cfg->admin.host;
+        a->port = cfg->admin.port;
+        a->admin = 1;
+        a->limits.request_line = 8192;
+        a->limits.header_bytes = 16384;
+        a->limits.headers = 64;
+        a->limits.connections = 256;
+        a->timeouts.header = a->timeouts.idle = a->timeouts.handshake = 10000;
+        if (build_listener(rt, &rt->listeners[rt->n_listeners], a, prev, err, errlen) < 0) {
+            rt->n_listeners++;
+            goto fail;
+        }
+        rt->n_listeners++;
+    }
+    return rt;
+fail:
+    rt->cfg = NULL; /* the caller still owns it */
+    runtime_unref(rt);
+    return NULL;
+}
+
+struct runtime *runtime_ref(struct runtime *rt)
+{
+    atomic_fetch_add(&rt->refs, 1);
+    return rt;
+}
+
+void runtime_unref(struct runtime *rt)
+{
+    if (rt == NULL || atomic_fetch_sub(&rt->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < rt->n_listeners; i++) {
+        struct rt_listener *rl = &rt->listeners[i];
+        tls_server_free(rl->tls);
+        strip_set_free(&rl->strip);
+        for (int w = 0; rl->fds && w < rt->n_workers; w++)
+            if (rl->fds[w] >= 0)
+                close(rl->fds[w]);
+        free(rl->fds);
+    }
+    for (size_t i = 0; i < rt->n_policies; i++)
+        certgate_trust_free(rt->policies[i].trust);
+    for (size_t i = 0; i < rt->n_backends; i++)
+        free(rt->backends[i].servers);
+    free(rt->listeners);
+    free(rt->policies);
+    free(rt->backends);
+    config_free(rt->cfg);
+    free(rt);
+}
+
+struct rt_policy *runtime_policy(struct runtime *rt, const struct cfg_policy *p)
+{
+    for (size_t i = 0; i < rt->n_policies; i++)
+        if (rt->policies[i].cfg == p)
+            return &rt->policies[i];
+    return NULL;
+}
+
+int runtime_backend_index(const struct runtime *rt, const struct cfg_backend *b)
+{
+    for (size_t i = 0; i < rt->n_backends; i++)
+        if (rt->backends[i].cfg == b)
+            return (int)i;
+    return -1;
+}

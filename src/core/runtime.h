@@ -1,0 +1,21 @@
+#ifndef CERTGATE_CORE_RUNTIME_H
+#define CERTGATE_CORE_RUNTIME_H
+
+#include "core/core_types.h"
+
+/* Make <cfg> ready to serve for <n_workers> workers: trust stores, TLS
+ * contexts, strip sets, resolved backends, and bound listening sockets (one
+ * SO_REUSEPORT socket per worker; <prev> lends its sockets for addresses it
+ * already listens on). Takes ownership of <cfg> on success. Returns NULL
+ * with a sentence in <err>. */
+struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m,
+                            const struct runtime *prev, char *err, size_t errlen);
+struct runtime *runtime_ref(struct runtime *rt);
+/* Drop a reference; the last one frees everything (listening fds excepted if
+ * <keep_fds>: they were closed by the workers). */
+void runtime_unref(struct runtime *rt);
+/* The runtime policy for a config policy. */
+struct rt_policy *runtime_policy(struct runtime *rt, const struct cfg_policy *p);
+int runtime_backend_index(const struct runtime *rt, const struct cfg_backend *b);
+
+#endif

@@ -1,0 +1,388 @@
+#include "core/sock.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/err.h>
+
+#define LINGER_MS 2000
+
+struct wreq {
+    uv_write_t req;
+    struct sock *s;
+    size_t len;
+    char data[];
+};
+
+static void sock_update_read(struct sock *s);
+
+static void sock_fail(struct sock *s)
+{
+    s->flags |= SOCK_ERROR;
+    if (s->ssl_err == 0)
+        s->ssl_err = ERR_peek_error();
+    ERR_clear_error();
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct wreq *w = (struct wreq *)req;
+    struct sock *s = w->s;
+    s->wpending -= w->len;
+    free(w);
+    if (status < 0) {
+        s->flags |= SOCK_ERROR;
+        if (s->ev->on_data && !(s->flags & SOCK_CLOSING))
+            s->ev->on_data(s);
+        return;
+    }
+    if (s->wpending == 0 && s->ev->on_drain && !(s->flags & SOCK_CLOSING))
+        s->ev->on_drain(s);
+}
+
+/* Hand raw bytes to the socket. */
+static int sock_send_raw(struct sock *s, const char *data, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (s->flags & (SOCK_CLOSING | SOCK_SHUTDOWN))
+        return -1;
+    /* fast path: nothing queued, the kernel takes it all */
+    if (s->wpending == 0) {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+        int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+        if (n > 0) {
+            data += n;
+            len -= (size_t)n;
+        } else if (n < 0 && n != UV_EAGAIN) {
+            s->flags |= SOCK_ERROR;
+            return -1;
+        }
+        if (len == 0)
+            return 0;
+    }
+    struct wreq *w = malloc(sizeof(*w) + len);
+    if (w == NULL)
+        return -1;
+    w->s = s;
+    w->len = len;
+    memcpy(w->data, data, len);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&s->tcp, &b, 1, on_write) < 0) {
+        free(w);
+        s->flags |= SOCK_ERROR;
+        return -1;
+    }
+    s->wpending += len;
+    return 0;
+}
+
+/* Move what OpenSSL wrote into the memory BIO out to the socket. */
+static int tls_flush(struct sock *s)
+{
+    char tmp[16384];
+    int n;
+    while ((n = BIO_read(s->_wbio, tmp, sizeof(tmp))) > 0) {
+        if (sock_send_raw(s, tmp, (size_t)n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void tls_handshake(struct sock *s)
+{
+    int r = SSL_do_handshake(s->ssl);
+    if (r == 1) {
+        s->flags |= SOCK_HANDSHAKE_DONE;
+        tls_flush(s);
+        if (s->ev->on_handshake)
+            s->ev->on_handshake(s);
+        return;
+    }
+    int e = SSL_get_error(s->ssl, r);
+    tls_flush(s);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+        sock_fail(s);
+}
+
+/* Decrypt into s->in while it has room. */
+static void tls_read(struct sock *s)
+{
+    while (!(s->flags & (SOCK_EOF | SOCK_ERROR))) {
+        size_t room = buf_reserve(&s->in, 16384);
+        if (room == 0)
+            break;
+        size_t got = 0;
+        int r = SSL_read_ex(s->ssl, s->in.data + s->in.len, room, &got);
+        if (r == 1) {
+            s->in.len += got;
+            continue;
+        }
+        int e = SSL_get_error(s->ssl, r);
+        if (e == SSL_ERROR_ZERO_RETURN)
+            s->flags |= SOCK_EOF;
+        else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            sock_fail(s);
+        break;
+    }
+    tls_flush(s); /* session tickets, alerts, key updates */
+}
+
+int sock_fill(struct sock *s)
+{
+    if (s->flags & SOCK_CLOSING)
+        return 0;
+    size_t before = s->in.len;
+    unsigned fl = s->flags;
+    if ((s->flags & SOCK_TLS) && !(s->flags & SOCK_HANDSHAKE_DONE))
+        return 0;
+    if (s->flags & SOCK_TLS)
+        tls_read(s);
+    sock_update_read(s);
+    return s->in.len != before || s->flags != fl;
+}
+
+void sock_pump(struct sock *s)
+{
+    if (s->flags & SOCK_CLOSING)
+        return;
+    size_t before = s->in.len;
+    unsigned fl = s->flags;
+    if ((s->flags & SOCK_TLS) && !(s->flags & SOCK_HANDSHAKE_DONE)) {
+        tls_handshake(s);
+        if (!(s->flags & SOCK_HANDSHAKE_DONE)) {
+            if ((s->flags & SOCK_ERROR) && s->ev->on_data)
+                s->ev->on_data(s);
+            return;
+        }
+        if (s->flags & SOCK_CLOSING)
+            return;
+    }
+    if (s->flags & SOCK_TLS)
+        tls_read(s);
+    sock_update_read(s);
+    if ((s->in.len != before || s->flags != fl) && s->ev->on_data)
+        s->ev->on_data(s);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct sock *s = h->data;
+    if (s->flags & SOCK_TLS || s->flags & SOCK_LINGER) {
+        *b = uv_buf_init(s->rbuf, (unsigned)s->rbuf_len);
+        return;
+    }
+    size_t room = buf_reserve(&s->in, 65536);
+    *b = uv_buf_init(room ? s->in.data + s->in.len : s->rbuf, (unsigned)(room ? room : 0));
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct sock *s = st->data;
+    if (s->flags & SOCK_CLOSING)
+        return;
+    if (s->flags & SOCK_LINGER) {
+        if (n < 0)
+            sock_close(s);
+        return;
+    }
+    if (n == 0 || n == UV_ENOBUFS) {
+        sock_update_read(s);
+        return;
+    }
+    if (n < 0) {
+        if (n == UV_EOF)
+            s->flags |= SOCK_EOF;
+        else
+            s->flags |= SOCK_ERROR;
+        if (s->flags & SOCK_TLS)
+            sock_pump(s); /* plaintext already buffered in SSL still counts */
+        if (s->ev->on_data)
+            s->ev->on_data(s);
+        return;
+    }
+    if (s->flags & SOCK_TLS) {
+        if (BIO_write(s->_rbio, b->base, (int)n) != (int)n) {
+            sock_fail(s);
+            if (s->ev->on_data)
+                s->ev->on_data(s);
+            return;
+        }
+        sock_pump(s);
+        return;
+    }
+    s->in.len += (size_t)n;
+    sock_update_read(s);
+    if (s->ev->on_data)
+        s->ev->on_data(s);
+}
+
+int sock_init(struct sock *s, uv_loop_t *loop, const struct sock_events *ev, void *owner,
+              size_t in_max, char *rbuf, size_t rbuf_len)
+{
+    memset(s, 0, sizeof(*s));
+    s->ev = ev;
+    s->owner = owner;
+    s->rbuf = rbuf;
+    s->rbuf_len = rbuf_len;
+    buf_init(&s->in, in_max);
+    if (uv_tcp_init(loop, &s->tcp) < 0)
+        return -1;
+    s->tcp.data = s;
+    s->_handles = 1;
+    if (uv_timer_init(loop, &s->_linger) == 0) {
+        s->_linger.data = s;
+        s->_handles++;
+    }
+    return 0;
+}
+
+void sock_set_tls(struct sock *s, SSL *ssl, int server)
+{
+    s->ssl = ssl;
+    s->_rbio = BIO_new(BIO_s_mem());
+    s->_wbio = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(s->_rbio, -1);
+    SSL_set_bio(ssl, s->_rbio, s->_wbio);
+    if (server)
+        SSL_set_accept_state(ssl);
+    else
+        SSL_set_connect_state(ssl);
+    s->flags |= SOCK_TLS;
+}
+
+/* Read from the socket only while the owner wants input and s->in has room. */
+static void sock_update_read(struct sock *s)
+{
+    if (s->flags & (SOCK_CLOSING | SOCK_LINGER))
+        return;
+    int want = (s->flags & SOCK_WANT_READ) && !(s->flags & (SOCK_EOF | SOCK_ERROR)) &&
+               s->in.len < s->in.max;
+    if (want && !(s->flags & SOCK_READING)) {
+        if (uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) == 0)
+            s->flags |= SOCK_READING;
+    } else if (!want && (s->flags & SOCK_READING)) {
+        uv_read_stop((uv_stream_t *)&s->tcp);
+        s->flags &= ~SOCK_READING;
+    }
+}
+
+int sock_start_read(struct sock *s)
+{
+    s->flags |= SOCK_WANT_READ;
+    sock_update_read(s);
+    return 0;
+}
+
+void sock_stop_read(struct sock *s)
+{
+    s->flags &= ~SOCK_WANT_READ;
+    sock_update_read(s);
+}
+
+int sock_write(struct sock *s, const void *data, size_t len)
+{
+    if (s->flags & (SOCK_ERROR | SOCK_CLOSING | SOCK_SHUTDOWN))
+        return -1;
+    if (!(s->flags & SOCK_TLS))
+        return sock_send_raw(s, data, len);
+    const char *p = data;
+    while (len > 0) {
+        size_t done = 0;
+        if (SSL_write_ex(s->ssl, p, len, &done) != 1) {
+            sock_fail(s);
+            return -1;
+        }
+        p += done;
+        len -= done;
+        if (tls_flush(s) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct sock *s = req->handle->data;
+    if (s->flags & SOCK_CLOSING)
+        return;
+    if (s->ev->on_connect)
+        s->ev->on_connect(s, status);
+}
+
+int sock_connect(struct sock *s, const struct sockaddr *addr)
+{
+    return uv_tcp_connect(&s->_connect, &s->tcp, addr, on_connect);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct sock *s = h->data;
+    if (--s->_handles == 0) {
+        if (s->ssl) {
+            SSL_free(s->ssl); /* frees both BIOs */
+            s->ssl = NULL;
+        }
+        buf_free(&s->in);
+        if (s->ev->on_closed)
+            s->ev->on_closed(s);
+    }
+}
+
+void sock_close(struct sock *s)
+{
+    if (s->flags & SOCK_CLOSING)
+        return;
+    s->flags |= SOCK_CLOSING;
+    uv_close((uv_handle_t *)&s->tcp, on_handle_closed);
+    if (s->_handles == 2)
+        uv_close((uv_handle_t *)&s->_linger, on_handle_closed);
+}
+
+int sock_is_closing(const struct sock *s)
+{
+    return (s->flags & SOCK_CLOSING) != 0;
+}
+
+static void on_linger_timeout(uv_timer_t *t)
+{
+    sock_close(t->data);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct sock *s = req->handle->data;
+    if (s->flags & SOCK_CLOSING)
+        return;
+    if (status < 0 || (s->flags & (SOCK_EOF | SOCK_ERROR)) || s->_handles < 2) {
+        sock_close(s);
+        return;
+    }
+    /* keep reading so unread input does not turn our last response into a RST */
+    s->flags |= SOCK_LINGER;
+    if (s->flags & SOCK_READING)
+        uv_read_stop((uv_stream_t *)&s->tcp);
+    s->flags |= SOCK_READING;
+    if (uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) < 0) {
+        sock_close(s);
+        return;
+    }
+    uv_timer_start(&s->_linger, on_linger_timeout, LINGER_MS, 0);
+}
+
+void sock_shutdown(struct sock *s)
+{
+    if (s->flags & (SOCK_CLOSING | SOCK_SHUTDOWN))
+        return;
+    if ((s->flags & SOCK_ERROR)) {
+        sock_close(s);
+        return;
+    }
+    if ((s->flags & SOCK_TLS) && (s->flags & SOCK_HANDSHAKE_DONE)) {
+        SSL_shutdown(s->ssl);
+        tls_flush(s);
+        ERR_clear_error();
+    }
+    s->flags |= SOCK_SHUTDOWN;
+    if (uv_shutdown(&s->_shutdown, (uv_stream_t *)&s->tcp, on_shutdown) < 0)
+        sock_close(s);
+}

@@ -1,0 +1,82 @@
+/* One TCP connection, plain or TLS, seen as plaintext in and out.
+ * The transport table of CONVENTIONS habit 3: TLS runs over memory BIOs, so
+ * bytes decrypted but not yet consumed stay in the SSL object and are pulled
+ * by sock_pump() whenever the owner has room again (epoll never reports them). */
+#ifndef CERTGATE_CORE_SOCK_H
+#define CERTGATE_CORE_SOCK_H
+
+#include <stddef.h>
+#include <uv.h>
+#include <openssl/ssl.h>
+
+#include "base/buf.h"
+
+struct sock;
+
+/* Events a sock reports to its owner. */
+struct sock_events {
+    void (*on_data)(struct sock *s);      /* plaintext appended to s->in, or EOF/error set */
+    void (*on_handshake)(struct sock *s); /* TLS handshake finished */
+    void (*on_drain)(struct sock *s);     /* queued output fell to zero */
+    void (*on_connect)(struct sock *s, int status); /* outbound connect finished */
+    void (*on_closed)(struct sock *s);    /* handle closed: the owner may free now */
+};
+
+enum sock_flags {
+    SOCK_TLS = 1 << 0,
+    SOCK_HANDSHAKE_DONE = 1 << 1,
+    SOCK_EOF = 1 << 2,        /* peer closed its side (plaintext ended) */
+    SOCK_ERROR = 1 << 3,      /* transport or TLS error; only closing remains */
+    SOCK_READING = 1 << 4,
+    SOCK_CLOSING = 1 << 5,
+    SOCK_SHUTDOWN = 1 << 6,   /* our write side is shut */
+    SOCK_LINGER = 1 << 7,     /* discarding input until EOF before close */
+    SOCK_WANT_READ = 1 << 8,  /* the owner wants input (reading also needs room in s->in) */
+};
+
+struct sock {
+    uv_tcp_t tcp;             /* tcp.data points at the sock */
+    uv_connect_t _connect;
+    uv_shutdown_t _shutdown;
+    uv_timer_t _linger;       /* bounds the discard phase of sock_shutdown */
+    int _handles;             /* open uv handles; on_closed when it reaches 0 */
+    const struct sock_events *ev;
+    void *owner;
+    unsigned flags;
+    SSL *ssl;
+    BIO *_rbio, *_wbio;
+    struct buf in;            /* plaintext received, not yet consumed by the owner */
+    size_t wpending;          /* bytes handed to uv_write and not yet written */
+    char *rbuf;               /* shared read buffer of the loop (borrowed) */
+    size_t rbuf_len;
+    int tls_alert;            /* TLS alert we sent or received, for logs */
+    unsigned long ssl_err;    /* first OpenSSL error, for logs */
+};
+
+/* Initialise <s> on <loop>; <in_max> bounds the plaintext input buffer.
+ * <rbuf>/<rbuf_len> is a loop-wide scratch buffer for reads. */
+int sock_init(struct sock *s, uv_loop_t *loop, const struct sock_events *ev, void *owner,
+              size_t in_max, char *rbuf, size_t rbuf_len);
+/* Wrap in TLS as server (accept) or client (connect) with <ssl> (owned now). */
+void sock_set_tls(struct sock *s, SSL *ssl, int server);
+/* The owner's wish for input; the sock also pauses itself while s->in is full. */
+int sock_start_read(struct sock *s);
+void sock_stop_read(struct sock *s);
+/* Pull plaintext the TLS layer still holds into s->in (as far as it fits),
+ * then report on_data if anything arrived. Call after consuming s->in. */
+void sock_pump(struct sock *s);
+/* Like sock_pump without calling on_data: returns 1 if input or flags
+ * changed. For owners that loop over s->in themselves. */
+int sock_fill(struct sock *s);
+/* Queue <len> bytes of plaintext. Returns 0, -1 if the sock is broken. */
+int sock_write(struct sock *s, const void *data, size_t len);
+/* Outbound connect to <addr>. */
+int sock_connect(struct sock *s, const struct sockaddr *addr);
+/* Send close_notify if TLS, let queued output finish, shut the write side,
+ * discard input until the peer closes or <linger_ms> passes, then close. */
+void sock_shutdown(struct sock *s);
+/* Close now; on_closed follows from the loop. Idempotent. */
+void sock_close(struct sock *s);
+int sock_is_closing(const struct sock *s);
+
+#endif

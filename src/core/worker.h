@@ -1,0 +1,44 @@
+/* A worker: one thread, one libuv loop, its share of every listening socket. */
+#ifndef CERTGATE_CORE_WORKER_H
+#define CERTGATE_CORE_WORKER_H
+
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "core/core_types.h"
+
+struct conn;
+struct pool;
+
+struct worker {
+    int id;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t wake;
+    struct runtime *rt;        /* reference held; connections take their own */
+    uv_tcp_t *lst;             /* one per runtime listener */
+    size_t n_lst;
+    struct conn *conns;        /* every open client connection */
+    size_t n_conns;
+    struct pool *pools;        /* per backend server of <rt>, flattened */
+    size_t n_pools;
+    atomic_int want_drain;     /* set by the main thread, then <wake> */
+    int draining;
+    uv_timer_t drain_deadline; /* forces the end of a drain */
+    int stopped;
+    char rbuf[65536];          /* scratch for TLS reads: every read is consumed at once */
+};
+
+/* Start the worker thread on <rt> (a reference is taken). 0 or -1. */
+int worker_start(struct worker *w, int id, struct runtime *rt);
+/* Ask the worker to stop accepting and finish what is in flight. Thread-safe. */
+void worker_drain(struct worker *w);
+/* Wait for the thread to end and free the worker's resources. */
+void worker_join(struct worker *w);
+
+/* Called by connections: the worker may finish draining when none is left. */
+void worker_conn_gone(struct worker *w);
+/* The pool of a backend server for this worker. */
+struct pool *worker_pool(struct worker *w, int backend, int server);
+
+#endif

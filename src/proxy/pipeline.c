@@ -1,0 +1,214 @@
+#include "proxy/pipeline.h"
+
+#include <string.h>
+
+#include "core/conn.h"
+#include "core/log.h"
+#include "core/worker.h"
+#include "http/http_parse.h"
+#include "proxy/relay.h"
+#include "proxy/request.h"
+#include "proxy/respond.h"
+
+static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+static void parse_error(struct conn *c, int r)
+{
+    struct exchange *ex = &c->ex;
+    ex->keep_alive = 0;
+    ex->close_after = 1;
+    snprintf(ex->method, sizeof(ex->method), "-");
+    switch (r) {
+    case HTTP_ERR_TOO_LONG_LINE:
+        respond_error(c, 414, "URITooLong", "the request line is longer than this listener allows");
+        break;
+    case HTTP_ERR_TOO_LARGE:
+        respond_error(c, 431, "RequestHeaderFieldsTooLarge",
+                      "the request head has more bytes or fields than this listener allows");
+        break;
+    case HTTP_ERR_VERSION:
+        respond_error(c, 505, "HTTPVersionNotSupported", "only HTTP/1.0 and HTTP/1.1 are served");
+        break;
+    case HTTP_ERR_NOT_IMPLEMENTED:
+        respond_error(c, 501, "NotImplemented", "only the chunked transfer coding is supported");
+        break;
+    default:
+        respond_error(c, 400, "BadRequest", "the request is not valid HTTP/1.1");
+        break;
+    }
+}
+
+/* Read a request head; returns 1 if an exchange started. */
+static int read_head(struct conn *c)
+{
+    struct sock *s = &c->sock;
+    const struct cfg_limits *lim = &c->l->cfg->limits;
+    if (s->in.len == 0) {
+        if (s->flags & (SOCK_EOF | SOCK_ERROR))
+            conn_close(c, 0);
+        return 0;
+    }
+    if (c->state == CONN_IDLE) {
+        memset(&c->ex, 0, sizeof(c->ex));
+        c->ex.start_ms = conn_now(c);
+        c->ex.keep_alive = 1;
+        conn_set_state(c, CONN_HEAD);
+    }
+    struct http_limits hl = {lim->request_line, lim->header_bytes, lim->headers};
+    struct http_request req = {.headers = c->hdrs, .max_headers = lim->headers};
+    int r = http_parse_request(s->in.data, s->in.len, &hl, &req);
+    if (r == HTTP_INCOMPLETE) {
+        if (s->flags & (SOCK_EOF | SOCK_ERROR))
+            conn_close(c, 0);
+        return 0;
+    }
+    conn_set_state(c, CONN_ACTIVE);
+    if (r < 0) {
+        parse_error(c, r);
+        return 0;
+    }
+    request_begin(c, &req);
+    return 1;
+}
+
+static void local_body(void *arg, const char *data, size_t len)
+{
+    struct exchange *ex = arg;
+    if (ex->local_body)
+        ex->local_body(ex, data, len);
+}
+
+/* A body for certgate itself (echo): decode and hand it over. */
+static void read_local_body(struct conn *c)
+{
+    struct exchange *ex = &c->ex;
+    struct buf *in = &c->sock.in;
+    if (ex->expect_continue && !ex->sent_continue) {
+        ex->sent_continue = 1;
+        conn_write(c, continue_100, sizeof(continue_100) - 1);
+    }
+    long n = http_body_feed(&ex->reqbody, in->data, in->len, local_body, ex);
+    if (n < 0) {
+        ex->req_done = 1;
+        ex->keep_alive = 0;
+        respond_error(c, 400, "BadRequest", "the request body's chunked framing is invalid");
+        return;
+    }
+    ex->req_bytes += (uint64_t)n;
+    buf_consume(in, (size_t)n);
+    conn_touch(c);
+    if (ex->reqbody.done) {
+        ex->req_done = 1;
+        if (ex->local_done)
+            ex->local_done(c);
+    }
+}
+
+/* Answers queued to a client that does not read stop the next request. */
+#define CLIENT_OUT_HIGH (1024 * 1024)
+
+static void proxy_loop(struct conn *c)
+{
+    struct sock *s = &c->sock;
+    for (int rounds = 0; !c->closed && rounds < 1000; rounds++) {
+        struct exchange *ex = &c->ex;
+        if (c->state == CONN_IDLE || c->state == CONN_HEAD) {
+            if (s->wpending > CLIENT_OUT_HIGH) {
+                sock_stop_read(s);
+                return;
+            }
+            if (!read_head(c) && !(c->state == CONN_ACTIVE))
+                goto fill;
+            continue;
+        }
+        if (c->state != CONN_ACTIVE)
+            return;
+        if (!ex->req_done) {
+            if (ex->target == EX_UPSTREAM)
+                relay_client_body(c);
+            else if (ex->target == EX_LOCAL && s->in.len)
+                read_local_body(c);
+            if (c->closed)
+                return;
+            if (!ex->req_done && (s->flags & (SOCK_EOF | SOCK_ERROR)) && s->in.len == 0) {
+                conn_close(c, 0); /* the client gave up mid-body */
+                return;
+            }
+        } else if ((s->flags & (SOCK_EOF | SOCK_ERROR)) && !ex->resp_done) {
+            ex->close_after = 1; /* half-closed after its request: answer, then close */
+        }
+    fill:
+        if (c->closed || !sock_fill(s))
+            return;
+    }
+}
+
+void proxy_on_data(struct conn *c)
+{
+    if (c->busy)
+        return;
+    c->busy = 1;
+    proxy_loop(c);
+    c->busy = 0;
+}
+
+void proxy_on_drain(struct conn *c)
+{
+    if (c->ex.target == EX_UPSTREAM && c->ex.up) {
+        relay_client_drain(c);
+        return;
+    }
+    if (c->state == CONN_IDLE || c->state == CONN_HEAD) {
+        sock_start_read(&c->sock);
+        proxy_on_data(c);
+    }
+}
+
+void proxy_on_timeout(struct conn *c)
+{
+    struct exchange *ex = &c->ex;
+    if (c->state == CONN_HEAD || (c->state == CONN_ACTIVE && !ex->resp_started)) {
+        if (c->state == CONN_HEAD)
+            snprintf(ex->method, sizeof(ex->method), "-");
+        ex->keep_alive = 0;
+        respond_error(c, 408, "RequestTimeout", "the request was not received in time");
+        return;
+    }
+    conn_close(c, 0);
+}
+
+void proxy_on_close(struct conn *c)
+{
+    if (c->ex.up)
+        relay_abort(c);
+}
+
+void proxy_exchange_free(struct conn *c)
+{
+    struct exchange *ex = &c->ex;
+    EVP_MD_CTX_free(ex->sha);
+    ex->sha = NULL;
+    buf_free(&ex->echo);
+    buf_free(&ex->up_head);
+}
+
+void proxy_response_done(struct conn *c)
+{
+    struct exchange *ex = &c->ex;
+    if (ex->status >= 100 && ex->status < 600)
+        atomic_fetch_add(&c->rt->metrics->responses_by_class[ex->status / 100], 1);
+    log_access(c);
+    int again = ex->keep_alive && !ex->close_after && ex->req_done && !c->w->draining &&
+                !(c->sock.flags & (SOCK_EOF | SOCK_ERROR));
+    proxy_exchange_free(c);
+    if (!again) {
+        conn_close(c, 1);
+        return;
+    }
+    memset(ex, 0, sizeof(*ex));
+    conn_set_state(c, CONN_IDLE);
+    /* a pipelined request may already be buffered: outside the read loop
+     * (a backend just finished) nobody else would look at it */
+    if (!c->busy && c->sock.in.len)
+        proxy_on_data(c);
+}

@@ -1,0 +1,249 @@
+#include "proxy/request.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "admin/admin.h"
+#include "core/conn.h"
+#include "core/runtime.h"
+#include "core/worker.h"
+#include "http/http_parse.h"
+#include "proxy/echo.h"
+#include "proxy/forward.h"
+#include "proxy/relay.h"
+#include "proxy/respond.h"
+
+static const char *const verify_failed[CERTGATE_REASON_MAX] = {
+    [CERTGATE_NOT_FOUND] = "FAILED:ClientCertificateNotFound",
+    [CERTGATE_MALFORMED] = "FAILED:ClientCertificateMalformed",
+    [CERTGATE_NOT_YET_VALID] = "FAILED:ClientCertificateNotYetValid",
+    [CERTGATE_EXPIRED] = "FAILED:ClientCertificateExpired",
+    [CERTGATE_NOT_TRUSTED] = "FAILED:ClientCertificateNotTrusted",
+    [CERTGATE_REVOKED] = "FAILED:ClientCertificateRevoked",
+    [CERTGATE_REVOCATION_UNKNOWN] = "FAILED:ClientCertificateRevocationUnknown",
+    [CERTGATE_IDENTITY_NOT_MATCHED] = "FAILED:ClientCertificateIdentityNotMatched",
+};
+
+/* X-Client-Cert-Verify: SUCCESS, FAILED:<ReasonCode> or NONE (SPEC §5). */
+static const char *verify_string(enum certgate_reason r, int have_cert)
+{
+    if (!have_cert)
+        return "NONE";
+    if (r == CERTGATE_OK || r >= CERTGATE_REASON_MAX)
+        return "SUCCESS";
+    return verify_failed[r];
+}
+
+/* Host without its port, for comparing with SNI and route hosts. */
+static size_t host_len(const char *h, size_t len)
+{
+    if (len && h[0] == '[') {
+        const char *e = memchr(h, ']', len);
+        return e ? (size_t)(e - h) + 1 : len;
+    }
+    const char *colon = memchr(h, ':', len);
+    return colon ? (size_t)(colon - h) : len;
+}
+
+/* The path part of the request target (absolute-form is reduced to it). */
+static void target_path(const struct http_request *req, const char **p, size_t *len)
+{
+    const char *t = req->target;
+    size_t n = req->target_len;
+    if (n && t[0] != '/' && n > 7 && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
+        const char *s = memchr(t, ':', n) + 3;
+        const char *slash = memchr(s, '/', n - (size_t)(s - t));
+        if (slash == NULL) {
+            *p = "/";
+            *len = 1;
+            return;
+        }
+        n -= (size_t)(slash - t);
+        t = slash;
+    }
+    *p = t;
+    *len = n;
+}
+
+static const struct cfg_route *route_find(const struct cfg_listener *l,
+                                          const struct http_request *req, const char *path,
+                                          size_t plen)
+{
+    const char *host = req->host ? req->host->value : "";
+    size_t hlen = req->host ? host_len(req->host->value, req->host->value_len) : 0;
+    for (size_t i = 0; i < l->n_routes; i++) {
+        const struct cfg_route *r = &l->routes[i];
+        if (r->host && (strlen(r->host) != hlen || strncasecmp(r->host, host, hlen) != 0))
+            continue;
+        if (r->path_prefix) {
+            size_t n = strlen(r->path_prefix);
+            if (n > plen || memcmp(r->path_prefix, path, n) != 0)
+                continue;
+        }
+        return r;
+    }
+    return NULL;
+}
+
+/* The verdict of one policy on this connection's certificate. */
+static enum certgate_reason judge(struct conn *c, struct rt_policy *p, char *detail, size_t dlen)
+{
+    if (c->cert.leaf == NULL) {
+        snprintf(detail, dlen, "this resource requires a client certificate and none was sent");
+        return CERTGATE_NOT_FOUND;
+    }
+    if (p == c->l->gate) {
+        conn_cert_judge(c);
+        snprintf(detail, dlen, "%s", c->cert.detail);
+        return c->cert.gate;
+    }
+    return certgate_verify_chain(p->trust, c->cert.leaf, c->cert.chain, 0, NULL, detail, dlen);
+}
+
+/* SPEC §3 modes, then the route's policy. Returns the reason to reject with,
+ * or CERTGATE_OK; *verify gets what X-Client-Cert-Verify will say. */
+static enum certgate_reason decide(struct conn *c, const struct cfg_route *route,
+                                   const char **verify, char *detail, size_t dlen)
+{
+    const struct cfg_client_auth *ca = &c->l->cfg->client_auth;
+    int have = c->cert.leaf != NULL;
+    enum certgate_reason gate = CERTGATE_OK;
+    if (have && c->l->gate) {
+        conn_cert_judge(c);
+        gate = c->cert.gate;
+    }
+    *verify = verify_string(gate, have);
+    detail[0] = 0;
+    if (!c->l->cfg->tls || ca->mode == CA_IGNORE) {
+        if (route->policy_none || route->policy == NULL)
+            return CERTGATE_OK;
+        return judge(c, runtime_policy(c->rt, route->policy), detail, dlen);
+    }
+    if (ca->mode == CA_REQUIRE || ca->mode == CA_OPTIONAL) {
+        if (!have && ca->mode == CA_REQUIRE)
+            return judge(c, c->l->gate, detail, dlen);
+        if (have && gate != CERTGATE_OK) {
+            snprintf(detail, dlen, "%s", c->cert.detail);
+            return gate;
+        }
+        if (route->policy_none || route->policy == NULL)
+            return CERTGATE_OK;
+        return judge(c, runtime_policy(c->rt, route->policy), detail, dlen);
+    }
+    /* request: the route decides; policy none lets everything through */
+    if (route->policy_none)
+        return CERTGATE_OK;
+    struct rt_policy *p = route->policy ? runtime_policy(c->rt, route->policy) : c->l->gate;
+    return p ? judge(c, p, detail, dlen) : CERTGATE_OK;
+}
+
+static int host_matches_sni(const struct conn *c, const struct http_request *req)
+{
+    if (c->sni == NULL || req->host == NULL)
+        return 1;
+    size_t n = host_len(req->host->value, req->host->value_len);
+    return strlen(c->sni) == n && strncasecmp(c->sni, req->host->value, n) == 0;
+}
+
+static void copy_for_log(struct exchange *ex, const struct http_request *req)
+{
+    size_t n = req->method_len < sizeof(ex->method) - 1 ? req->method_len : sizeof(ex->method) - 1;
+    memcpy(ex->method, req->method, n);
+    ex->method[n] = 0;
+    n = req->target_len < sizeof(ex->target_path) - 1 ? req->target_len
+                                                       : sizeof(ex->target_path) - 1;
+    memcpy(ex->target_path, req->target, n);
+    ex->target_path[n] = 0;
+}
+
+static int emit_head(void *arg, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    struct buf *b = arg;
+    if (buf_append(b, name, nlen) < 0 || buf_append(b, ": ", 2) < 0 ||
+        buf_append(b, value, vlen) < 0 || buf_append(b, "\r\n", 2) < 0)
+        return -1;
+    return 0;
+}
+
+static int build_upstream_head(struct conn *c, const struct http_request *req, int with_cert,
+                               const char *verify)
+{
+    struct buf *b = &c->ex.up_head;
+    const char *path;
+    size_t plen;
+    target_path(req, &path, &plen);
+    buf_init(b, c->l->cfg->limits.header_bytes + 64 * 1024);
+    if (buf_append(b, req->method, req->method_len) < 0 || buf_append(b, " ", 1) < 0 ||
+        buf_append(b, path, plen) < 0 || buf_puts(b, " HTTP/1.1\r\n") < 0)
+        return -1;
+    if (forward_emit(c, req, with_cert, verify, emit_head, b) < 0)
+        return -1;
+    return buf_append(b, "\r\n", 2);
+}
+
+void request_begin(struct conn *c, struct http_request *req)
+{
+    struct exchange *ex = &c->ex;
+    size_t head_len = req->head_len;
+    char detail[320];
+    const char *verify = "NONE";
+
+    c->requests++;
+    copy_for_log(ex, req);
+    ex->is_head = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
+    ex->client_minor = req->minor;
+    ex->keep_alive = req->keep_alive && !c->w->draining;
+    http_body_init(&ex->reqbody, req->body, req->content_length);
+    ex->req_done = req->body == HTTP_BODY_NONE;
+    atomic_fetch_add(&c->rt->metrics->requests_total, 1);
+
+    /* SPEC §5: nothing the client sent may pose as certgate's own headers */
+    strip_apply(&c->l->strip, req->headers, req->num_headers);
+    forward_mark_hop_by_hop(req);
+
+    const char *path;
+    size_t plen;
+    target_path(req, &path, &plen);
+    if (c->l->cfg->admin) {
+        admin_handle(c, req, path, plen); /* consumes nothing it needs later */
+        buf_consume(&c->sock.in, head_len);
+        return;
+    }
+    if (c->l->cfg->tls && c->l->cfg->client_auth.mode != CA_IGNORE && !host_matches_sni(c, req)) {
+        buf_consume(&c->sock.in, head_len);
+        respond_error(c, 421, "MisdirectedRequest",
+                      "the Host header names a different server than the TLS connection (SNI)");
+        return;
+    }
+    const struct cfg_route *route = route_find(c->l->cfg, req, path, plen);
+    if (route == NULL) {
+        buf_consume(&c->sock.in, head_len);
+        respond_error(c, 404, "NotFound", "no route of this listener matches the request");
+        return;
+    }
+    ex->route = route;
+    enum certgate_reason r = decide(c, route, &verify, detail, sizeof(detail));
+    ex->verify = verify;
+    if (r != CERTGATE_OK) {
+        buf_consume(&c->sock.in, head_len);
+        respond_reject(c, r, detail);
+        return;
+    }
+    const struct cfg_backend *be = route->backend;
+    if (be == NULL || be->builtin_echo) {
+        echo_begin(c, req, verify);
+        buf_consume(&c->sock.in, head_len);
+        return;
+    }
+    ex->backend = runtime_backend_index(c->rt, be);
+    if (ex->backend < 0 || build_upstream_head(c, req, 1, verify) < 0) {
+        buf_consume(&c->sock.in, head_len);
+        respond_error(c, 500, "InternalError", "the request could not be prepared for the backend");
+        return;
+    }
+    ex->expect_continue = req->expect_continue;
+    buf_consume(&c->sock.in, head_len);
+    ex->target = EX_UPSTREAM;
+    relay_start(c);
+}

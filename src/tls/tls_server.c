@@ -1,0 +1,485 @@
+#include "tls/tls_server.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/err.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509v3.h>
+
+#include "tls/tls_keys.h"
+
+#define MAX_TICKET_CHAIN 32768
+
+/* Per-SSL facts kept beside OpenSSL's own (ex_data). */
+struct peer_extra {
+    STACK_OF(X509) *chain; /* leaf + presented, rebuilt from a ticket on resumption */
+    int verdict_known;
+    enum certgate_reason verdict;
+    char detail[256];
+};
+
+struct sni_ctx {
+    SSL_CTX *ctx;
+    char **names; /* DNS names of the certificate, lowercase; "*.x" for wildcards */
+    size_t n_names;
+};
+
+struct tls_server {
+    const struct cfg_listener *l;
+    const struct certgate_trust *gate;
+    struct sni_ctx *ctxs; /* ctxs[0] is the default and owns sessions and tickets */
+    size_t n_ctxs;
+};
+
+static int ex_index = -1;
+static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
+
+static void peer_extra_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                            void *argp)
+{
+    struct peer_extra *pe = ptr;
+    if (pe == NULL)
+        return;
+    sk_X509_pop_free(pe->chain, X509_free);
+    free(pe);
+}
+
+static void ex_init(void)
+{
+    ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, peer_extra_free);
+}
+
+static struct peer_extra *peer_extra(SSL *ssl)
+{
+    struct peer_extra *pe = SSL_get_ex_data(ssl, ex_index);
+    if (pe == NULL) {
+        pe = calloc(1, sizeof(*pe));
+        if (pe && !SSL_set_ex_data(ssl, ex_index, pe)) {
+            free(pe);
+            return NULL;
+        }
+    }
+    return pe;
+}
+
+static int set_err(char *err, size_t errlen, const char *fmt, const char *a)
+{
+    unsigned long e = ERR_get_error();
+    char ebuf[160] = "";
+    if (e)
+        ERR_error_string_n(e, ebuf, sizeof(ebuf));
+    snprintf(err, errlen, fmt, a);
+    if (ebuf[0]) {
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n, " (%s)", ebuf);
+    }
+    ERR_clear_error();
+    return -1;
+}
+
+/* ---- certificate loading ---- */
+
+static char *read_password(const struct cfg_cert *c, char *err, size_t errlen)
+{
+    if (c->password_env) {
+        const char *v = getenv(c->password_env);
+        if (v == NULL) {
+            set_err(err, errlen, "environment variable '%s' is not set", c->password_env);
+            return NULL;
+        }
+        return strdup(v);
+    }
+    if (c->password_file) {
+        FILE *f = fopen(c->password_file, "r");
+        char line[1024];
+        if (f == NULL) {
+            set_err(err, errlen, "cannot open password file '%s'", c->password_file);
+            return NULL;
+        }
+        if (fgets(line, sizeof(line), f) == NULL)
+            line[0] = 0;
+        fclose(f);
+        line[strcspn(line, "\r\n")] = 0;
+        return strdup(line);
+    }
+    return strdup("");
+}
+
+static int load_pkcs12(SSL_CTX *ctx, const struct cfg_cert *c, char *err, size_t errlen)
+{
+    char *pass = read_password(c, err, errlen);
+    if (pass == NULL)
+        return -1;
+    FILE *f = fopen(c->pkcs12, "rb");
+    PKCS12 *p12 = f ? d2i_PKCS12_fp(f, NULL) : NULL;
+    if (f)
+        fclose(f);
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    STACK_OF(X509) *ca = NULL;
+    int rc = -1;
+    if (p12 == NULL)
+        set_err(err, errlen, "cannot read PKCS#12 file '%s'", c->pkcs12);
+    else if (!PKCS12_parse(p12, pass, &key, &cert, &ca) || cert == NULL || key == NULL)
+        set_err(err, errlen, "cannot open PKCS#12 file '%s': wrong password or no key", c->pkcs12);
+    else if (SSL_CTX_use_cert_and_key(ctx, cert, key, ca, 1) != 1)
+        set_err(err, errlen, "certificate and key in '%s' do not match", c->pkcs12);
+    else
+        rc = 0;
+    OPENSSL_cleanse(pass, strlen(pass));
+    free(pass);
+    PKCS12_free(p12);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    sk_X509_pop_free(ca, X509_free);
+    return rc;
+}
+
+static int load_pem(SSL_CTX *ctx, const struct cfg_cert *c, char *err, size_t errlen)
+{
+    if (SSL_CTX_use_certificate_chain_file(ctx, c->cert) != 1)
+        return set_err(err, errlen, "cannot load certificate '%s'", c->cert);
+    if (SSL_CTX_use_PrivateKey_file(ctx, c->key, SSL_FILETYPE_PEM) != 1)
+        return set_err(err, errlen, "cannot load private key '%s'", c->key);
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        return set_err(err, errlen, "private key '%s' does not match its certificate", c->key);
+    return 0;
+}
+
+static void add_name(struct sni_ctx *sc, const char *name, size_t len)
+{
+    char **n = realloc(sc->names, (sc->n_names + 1) * sizeof(*n));
+    if (n == NULL)
+        return;
+    sc->names = n;
+    char *s = strndup(name, len);
+    if (s == NULL)
+        return;
+    for (char *p = s; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p += 32;
+    sc->names[sc->n_names++] = s;
+}
+
+/* DNS SANs of the certificate just loaded, or its CN when it has none. */
+static void collect_names(struct sni_ctx *sc)
+{
+    X509 *x = SSL_CTX_get0_certificate(sc->ctx);
+    if (x == NULL)
+        return;
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+        GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type == GEN_DNS)
+            add_name(sc, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+                     (size_t)ASN1_STRING_length(g->d.dNSName));
+    }
+    GENERAL_NAMES_free(gens);
+    if (sc->n_names == 0) {
+        char cn[256];
+        if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+                                      sizeof(cn)) > 0)
+            add_name(sc, cn, strlen(cn));
+    }
+}
+
+static int name_matches(const char *pattern, const char *host)
+{
+    if (strcasecmp(pattern, host) == 0)
+        return 1;
+    if (pattern[0] == '*' && pattern[1] == '.') {
+        const char *dot = strchr(host, '.');
+        return dot && dot != host && strcasecmp(pattern + 1, dot) == 0;
+    }
+    return 0;
+}
+
+/* ---- handshake callbacks ---- */
+
+static int on_servername(SSL *ssl, int *al, void *arg)
+{
+    struct tls_server *ts = arg;
+    const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (sni == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
+    for (size_t i = 0; i < ts->n_ctxs; i++) {
+        for (size_t j = 0; j < ts->ctxs[i].n_names; j++) {
+            if (name_matches(ts->ctxs[i].names[j], sni)) {
+                if (i != 0)
+                    SSL_set_SSL_CTX(ssl, ts->ctxs[i].ctx);
+                return SSL_TLSEXT_ERR_OK;
+            }
+        }
+    }
+    return SSL_TLSEXT_ERR_OK; /* unknown name: the default certificate answers */
+}
+
+static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned int inlen, void *arg)
+{
+    static const unsigned char h11[] = "\x08http/1.1";
+    if (SSL_select_next_proto((unsigned char **)out, outlen, h11, sizeof(h11) - 1, in, inlen) ==
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_OK;
+    return SSL_TLSEXT_ERR_NOACK;
+}
+
+static int reason_to_x509_error(enum certgate_reason r)
+{
+    switch (r) {
+    case CERTGATE_EXPIRED:
+        return X509_V_ERR_CERT_HAS_EXPIRED;
+    case CERTGATE_NOT_YET_VALID:
+        return X509_V_ERR_CERT_NOT_YET_VALID;
+    case CERTGATE_REVOKED:
+        return X509_V_ERR_CERT_REVOKED;
+    case CERTGATE_NOT_TRUSTED:
+        return X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+    default:
+        return X509_V_ERR_APPLICATION_VERIFICATION;
+    }
+}
+
+/* Replaces OpenSSL's chain check: the gate's verdict is computed here once;
+ * with on_failure: alert a bad certificate ends the handshake with the alert
+ * that names the cause, otherwise the verdict waits for the HTTP layer. */
+static int on_verify_cert(X509_STORE_CTX *xs, void *arg)
+{
+    struct tls_server *ts = arg;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct peer_extra *pe = ssl ? peer_extra(ssl) : NULL;
+    X509 *leaf = X509_STORE_CTX_get0_cert(xs);
+    STACK_OF(X509) *untrusted = X509_STORE_CTX_get0_untrusted(xs);
+    if (pe == NULL || leaf == NULL)
+        return 0;
+    sk_X509_pop_free(pe->chain, X509_free);
+    pe->chain = untrusted ? X509_chain_up_ref(untrusted) : sk_X509_new_null();
+    if (pe->chain && sk_X509_num(pe->chain) == 0) {
+        X509_up_ref(leaf);
+        sk_X509_push(pe->chain, leaf);
+    }
+    if (ts->gate == NULL || ts->l->client_auth.mode == CA_REQUEST) {
+        /* request mode: every certificate is let in; the verdict is for the routes */
+        if (ts->gate) {
+            pe->verdict = certgate_verify_chain(ts->gate, leaf, untrusted, 0, NULL, pe->detail,
+                                                sizeof(pe->detail));
+            pe->verdict_known = 1;
+        }
+        return 1;
+    }
+    pe->verdict =
+        certgate_verify_chain(ts->gate, leaf, untrusted, 0, NULL, pe->detail, sizeof(pe->detail));
+    pe->verdict_known = 1;
+    if (pe->verdict != CERTGATE_OK && ts->l->client_auth.on_failure == ON_FAILURE_ALERT) {
+        X509_STORE_CTX_set_error(xs, reason_to_x509_error(pe->verdict));
+        return 0;
+    }
+    return 1;
+}
+
+/* Session tickets carry the client's presented chain, so that a resumed
+ * session is judged on exactly what the full handshake saw. */
+static int on_ticket_gen(SSL *ssl, void *arg)
+{
+    struct peer_extra *pe = SSL_get_ex_data(ssl, ex_index);
+    SSL_SESSION *sess = SSL_get0_session(ssl);
+    if (pe == NULL || pe->chain == NULL || sess == NULL)
+        return 1;
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    for (int i = 1; i < sk_X509_num(pe->chain); i++) {
+        unsigned char *der = NULL;
+        int n = i2d_X509(sk_X509_value(pe->chain, i), &der);
+        if (n <= 0 || len + (size_t)n > MAX_TICKET_CHAIN) {
+            OPENSSL_free(der);
+            break;
+        }
+        unsigned char *nb = realloc(blob, len + (size_t)n);
+        if (nb == NULL) {
+            OPENSSL_free(der);
+            break;
+        }
+        blob = nb;
+        memcpy(blob + len, der, (size_t)n);
+        len += (size_t)n;
+        OPENSSL_free(der);
+    }
+    SSL_SESSION_set1_ticket_appdata(sess, blob ? blob : (unsigned char *)"", len);
+    free(blob);
+    return 1;
+}
+
+static SSL_TICKET_RETURN on_ticket_dec(SSL *ssl, SSL_SESSION *ss, const unsigned char *keyname,
+                                       size_t keyname_len, SSL_TICKET_STATUS status, void *arg)
+{
+    if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
+        return status == SSL_TICKET_EMPTY || status == SSL_TICKET_NO_DECRYPT
+                   ? SSL_TICKET_RETURN_IGNORE_RENEW
+                   : SSL_TICKET_RETURN_IGNORE;
+    struct peer_extra *pe = peer_extra(ssl);
+    X509 *leaf = SSL_SESSION_get0_peer(ss);
+    if (pe && leaf) {
+        void *data = NULL;
+        size_t len = 0;
+        sk_X509_pop_free(pe->chain, X509_free);
+        pe->chain = sk_X509_new_null();
+        X509_up_ref(leaf);
+        sk_X509_push(pe->chain, leaf);
+        if (SSL_SESSION_get0_ticket_appdata(ss, &data, &len) && len > 0) {
+            const unsigned char *p = data, *end = p + len;
+            while (p < end) {
+                X509 *x = d2i_X509(NULL, &p, end - p);
+                if (x == NULL)
+                    break;
+                sk_X509_push(pe->chain, x);
+            }
+        }
+        pe->verdict_known = 0; /* a resumed session is judged again, under today's config */
+    }
+    return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW
+                                              : SSL_TICKET_RETURN_USE;
+}
+
+/* ---- building ---- */
+
+static SSL_CTX *ctx_new(struct tls_server *ts, const struct cfg_cert *c, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL) {
+        set_err(err, errlen, "%s", "cannot create a TLS context");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_alpn_select_cb(ctx, on_alpn, ts);
+    int rc = c->pkcs12 ? load_pkcs12(ctx, c, err, errlen) : load_pem(ctx, c, err, errlen);
+    if (rc < 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Everything that judges clients lives on the default context: OpenSSL keeps
+ * verification, session and ticket settings of the first SSL_CTX after SNI. */
+static int ctx_setup_default(struct tls_server *ts, SSL_CTX *ctx, char *err, size_t errlen)
+{
+    const struct cfg_client_auth *ca = &ts->l->client_auth;
+    unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
+    unsigned n = (unsigned)snprintf((char *)sid, sizeof(sid), "certgate:%s",
+                                    ts->l->name ? ts->l->name : "");
+    if (n > sizeof(sid))
+        n = sizeof(sid);
+    SSL_CTX_set_session_id_context(ctx, sid, n);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(ctx, 20000);
+    SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
+    SSL_CTX_set_tlsext_servername_arg(ctx, ts);
+    SSL_CTX_set_session_ticket_cb(ctx, on_ticket_gen, on_ticket_dec, ts);
+    if (tls_keys_install(ctx) < 0)
+        return set_err(err, errlen, "%s", "cannot set up session ticket keys");
+    if (ca->mode == CA_IGNORE)
+        return 0;
+    int mode = SSL_VERIFY_PEER;
+    if (ca->mode == CA_REQUIRE && ca->on_failure == ON_FAILURE_ALERT)
+        mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(ctx, mode, NULL);
+    SSL_CTX_set_cert_verify_callback(ctx, on_verify_cert, ts);
+    STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+    for (size_t i = 0; ca->policy && names && i < ca->policy->n_trusted_ca; i++)
+        SSL_add_file_cert_subjects_to_stack(names, ca->policy->trusted_ca[i]);
+    SSL_CTX_set_client_CA_list(ctx, names);
+    ERR_clear_error();
+    return 0;
+}
+
+struct tls_server *tls_server_new(const struct cfg_listener *l, const struct certgate_trust *gate,
+                                  char *err, size_t errlen)
+{
+    pthread_once(&ex_once, ex_init);
+    if (l->n_certs == 0) {
+        snprintf(err, errlen, "listener '%s' has tls but no certificates", l->name);
+        return NULL;
+    }
+    struct tls_server *ts = calloc(1, sizeof(*ts));
+    if (ts == NULL)
+        return NULL;
+    ts->l = l;
+    ts->gate = gate;
+    ts->ctxs = calloc(l->n_certs, sizeof(*ts->ctxs));
+    if (ts->ctxs == NULL)
+        goto fail;
+    for (size_t i = 0; i < l->n_certs; i++) {
+        SSL_CTX *ctx = ctx_new(ts, &l->certs[i], err, errlen);
+        if (ctx == NULL)
+            goto fail;
+        ts->ctxs[ts->n_ctxs].ctx = ctx;
+        collect_names(&ts->ctxs[ts->n_ctxs]);
+        ts->n_ctxs++;
+    }
+    if (ctx_setup_default(ts, ts->ctxs[0].ctx, err, errlen) < 0)
+        goto fail;
+    return ts;
+fail:
+    tls_server_free(ts);
+    return NULL;
+}
+
+void tls_server_free(struct tls_server *ts)
+{
+    if (ts == NULL)
+        return;
+    for (size_t i = 0; i < ts->n_ctxs; i++) {
+        SSL_CTX_free(ts->ctxs[i].ctx);
+        for (size_t j = 0; j < ts->ctxs[i].n_names; j++)
+            free(ts->ctxs[i].names[j]);
+        free(ts->ctxs[i].names);
+    }
+    free(ts->ctxs);
+    free(ts);
+}
+
+SSL *tls_server_ssl(struct tls_server *ts)
+{
+    return SSL_new(ts->ctxs[0].ctx);
+}
+
+void tls_server_peer(SSL *ssl, struct tls_peer *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    p->leaf = SSL_get0_peer_certificate(ssl);
+    if (p->leaf == NULL)
+        return;
+    struct peer_extra *pe = peer_extra(ssl);
+    if (pe == NULL)
+        return;
+    if (pe->chain == NULL) {
+        /* resumed from the server's session cache: OpenSSL kept the chain */
+        STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
+        pe->chain = sk_X509_new_null();
+        if (pe->chain) {
+            X509_up_ref(p->leaf);
+            sk_X509_push(pe->chain, p->leaf);
+            for (int i = 0; sent && i < sk_X509_num(sent); i++) {
+                X509 *x = sk_X509_value(sent, i);
+                if (X509_cmp(x, p->leaf) == 0)
+                    continue;
+                X509_up_ref(x);
+                sk_X509_push(pe->chain, x);
+            }
+        }
+    }
+    if (SSL_session_reused(ssl))
+        pe->verdict_known = 0;
+    p->chain = pe->chain;
+    p->verdict_known = pe->verdict_known;
+    p->verdict = pe->verdict;
+    p->detail = pe->detail;
+}

@@ -1,0 +1,38 @@
+/* Server-side TLS: one SSL_CTX per certificate, chosen by SNI, built once
+ * per config generation and shared by every worker. */
+#ifndef CERTGATE_TLS_SERVER_H
+#define CERTGATE_TLS_SERVER_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+#include <certgate/certgate.h>
+
+#include "config/config_types.h"
+
+struct tls_server;
+
+/* Build the contexts for listener <l>. <gate> is the trust of its
+ * client_auth policy (NULL with mode ignore), borrowed for the server's life.
+ * Returns NULL with a sentence in <err>. */
+struct tls_server *tls_server_new(const struct cfg_listener *l, const struct certgate_trust *gate,
+                                  char *err, size_t errlen);
+void tls_server_free(struct tls_server *ts);
+
+/* A new server SSL for one connection (caller owns). */
+SSL *tls_server_ssl(struct tls_server *ts);
+
+/* What the handshake told us about the client, valid for full and resumed
+ * handshakes alike. */
+struct tls_peer {
+    X509 *leaf;              /* borrowed from the SSL; NULL when no certificate */
+    STACK_OF(X509) *chain;   /* leaf first, then what the client sent (owned by the SSL) */
+    int verdict_known;       /* the handshake already judged leaf against the gate */
+    enum certgate_reason verdict;
+    const char *detail;      /* sentence for <verdict>, owned by the SSL */
+    const char *sni;         /* NULL if the client sent none */
+};
+
+/* Fill <p> from a finished handshake. */
+void tls_server_peer(SSL *ssl, struct tls_peer *p);
+
+#endif

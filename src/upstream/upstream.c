@@ -1,0 +1,193 @@
+#include "upstream/upstream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/conn.h"
+#include "core/worker.h"
+#include "proxy/relay.h"
+
+#define POOL_IDLE_MS 30000
+
+static void up_on_data(struct sock *s);
+static void up_on_drain(struct sock *s);
+static void up_on_connect(struct sock *s, int status);
+static void up_on_closed(struct sock *s);
+
+static const struct sock_events up_events = {
+    .on_data = up_on_data,
+    .on_drain = up_on_drain,
+    .on_connect = up_on_connect,
+    .on_closed = up_on_closed,
+};
+
+static void up_free(struct upstream *u)
+{
+    free(u);
+}
+
+static void up_handle_closed(uv_handle_t *h)
+{
+    struct upstream *u = h->data;
+    if (--u->handles == 0)
+        up_free(u);
+}
+
+static void up_on_closed(struct sock *s)
+{
+    struct upstream *u = (struct upstream *)s;
+    if (--u->handles == 0)
+        up_free(u);
+}
+
+static void idle_unlink(struct upstream *u)
+{
+    struct pool *p = u->pool;
+    if (u->next)
+        u->next->prev = u->prev;
+    if (u->prev)
+        u->prev->next = u->next;
+    else if (p->idle == u)
+        p->idle = u->next;
+    u->next = u->prev = NULL;
+    p->n_idle--;
+}
+
+static void up_close(struct upstream *u)
+{
+    if (u->state == UP_CLOSING)
+        return;
+    if (u->state == UP_IDLE)
+        idle_unlink(u);
+    else
+        u->pool->n_busy--;
+    u->state = UP_CLOSING;
+    u->client = NULL;
+    uv_close((uv_handle_t *)&u->timer, up_handle_closed);
+    sock_close(&u->sock);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct upstream *u = t->data;
+    if (u->state == UP_IDLE) {
+        up_close(u);
+        return;
+    }
+    if (u->client)
+        relay_upstream_failed(u, 1);
+    else
+        up_close(u);
+}
+
+void upstream_timer(struct upstream *u, uint64_t ms)
+{
+    if (u->state == UP_CLOSING)
+        return;
+    if (ms)
+        uv_timer_start(&u->timer, on_timer, ms, 0);
+    else
+        uv_timer_stop(&u->timer);
+}
+
+static void up_on_connect(struct sock *s, int status)
+{
+    struct upstream *u = (struct upstream *)s;
+    if (u->client == NULL) {
+        up_close(u);
+        return;
+    }
+    if (status < 0) {
+        relay_upstream_failed(u, 0);
+        return;
+    }
+    uv_tcp_nodelay(&u->sock.tcp, 1);
+    u->state = UP_BUSY;
+    uv_timer_stop(&u->timer);
+    relay_upstream_ready(u);
+}
+
+static void up_on_data(struct sock *s)
+{
+    struct upstream *u = (struct upstream *)s;
+    if (u->state == UP_IDLE || u->client == NULL) {
+        up_close(u); /* the backend spoke or closed while pooled: never reuse it */
+        return;
+    }
+    if (s->in.len)
+        u->got += 1;
+    relay_upstream_data(u);
+}
+
+static void up_on_drain(struct sock *s)
+{
+    struct upstream *u = (struct upstream *)s;
+    if (u->client)
+        relay_upstream_drain(u);
+}
+
+struct upstream *upstream_acquire(struct pool *p, struct conn *c, uint64_t connect_ms)
+{
+    struct upstream *u = p->idle;
+    if (u) {
+        idle_unlink(u);
+        p->n_busy++;
+        u->state = UP_BUSY;
+        u->client = c;
+        u->reused = 1;
+        u->head_done = 0;
+        u->got = 0;
+        uv_timer_stop(&u->timer);
+        return u;
+    }
+    u = calloc(1, sizeof(*u));
+    if (u == NULL)
+        return NULL;
+    if (sock_init(&u->sock, &p->w->loop, &up_events, u, UPSTREAM_HEAD_MAX, p->w->rbuf,
+                  sizeof(p->w->rbuf)) < 0) {
+        free(u);
+        return NULL;
+    }
+    u->w = p->w;
+    u->pool = p;
+    u->client = c;
+    u->handles = 1;
+    uv_timer_init(&p->w->loop, &u->timer);
+    u->timer.data = u;
+    u->handles++;
+    u->state = UP_CONNECTING;
+    p->n_busy++;
+    if (sock_connect(&u->sock, (const struct sockaddr *)&p->server->addr) < 0) {
+        up_close(u);
+        return NULL;
+    }
+    upstream_timer(u, connect_ms);
+    return u;
+}
+
+void upstream_release(struct upstream *u, int reusable)
+{
+    struct pool *p = u->pool;
+    if (!reusable || u->state != UP_BUSY || p->w->draining || p->n_idle >= POOL_MAX_IDLE ||
+        (u->sock.flags & (SOCK_EOF | SOCK_ERROR)) || u->sock.in.len) {
+        up_close(u);
+        return;
+    }
+    p->n_busy--;
+    u->state = UP_IDLE;
+    u->client = NULL;
+    u->next = p->idle;
+    u->prev = NULL;
+    if (p->idle)
+        p->idle->prev = u;
+    p->idle = u;
+    p->n_idle++;
+    sock_start_read(&u->sock); /* notice a close by the backend while pooled */
+    upstream_timer(u, POOL_IDLE_MS);
+}
+
+void pool_close_idle(struct pool *p)
+{
+    while (p->idle)
+        up_close(p->idle);
+}
