@@ -1,0 +1,309 @@
+/* Chain and validity verdicts against a trust anchor set (SPEC §4).
+ * Built once, read by every worker thread: nothing here writes to a shared object after
+ * certgate_trust_new returns. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "certgate/certgate.h"
+#include "cert_internal.h"
+
+struct certgate_trust {
+    X509_STORE *store;              /* verify parameters; where CRLs will be added */
+    STACK_OF(X509) * roots;         /* the store's anchors, searched without the store lock */
+    STACK_OF(X509) * intermediates; /* untrusted helpers, shared read-only by every call */
+};
+
+/* printf into <buf>, cut on a UTF-8 boundary when it does not fit. */
+static void text_set(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    size_t end, start, need;
+
+    if (buf == NULL || len == 0) return;
+    va_start(ap, fmt);
+    n = vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        buf[0] = '\0';
+        return;
+    }
+    if ((size_t)n < len) return;
+    /* Truncated: drop a UTF-8 sequence the cut left incomplete. */
+    end = len - 1;
+    start = end;
+    while (start > 0 && ((unsigned char)buf[start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start == 0) return;
+    start--;
+    need = 1;
+    if (((unsigned char)buf[start] & 0xE0) == 0xC0)
+        need = 2;
+    else if (((unsigned char)buf[start] & 0xF0) == 0xE0)
+        need = 3;
+    else if (((unsigned char)buf[start] & 0xF8) == 0xF0)
+        need = 4;
+    if (start + need > end) buf[start] = '\0';
+}
+
+/* Append every certificate of <path> to <out>. Returns how many, or -1 with <err> set. */
+static int load_file(const char *path, const char *what, STACK_OF(X509) * out, char *err,
+                     size_t errlen)
+{
+    BIO *bio;
+    X509 *x;
+    unsigned long e;
+    int n = 0;
+
+    if (path == NULL) {
+        text_set(err, errlen, "%s file name is missing", what);
+        return -1;
+    }
+    ERR_set_mark();
+    bio = BIO_new_file(path, "r");
+    if (bio == NULL) {
+        int saved = errno;
+        ERR_pop_to_mark();
+        text_set(err, errlen, "cannot open %s file %s: %s", what, path,
+                 saved != 0 ? strerror(saved) : "unreadable");
+        return -1;
+    }
+    /* _AUX also reads "TRUSTED CERTIFICATE" blocks, as `openssl` writes them. */
+    while ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) != NULL) {
+        if (!sk_X509_push(out, x)) {
+            X509_free(x);
+            goto fail_alloc;
+        }
+        n++;
+    }
+    e = ERR_peek_last_error();
+    if (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
+        ERR_pop_to_mark();
+        text_set(err, errlen, "%s file %s: certificate %d is not valid PEM", what, path, n + 1);
+        BIO_free(bio);
+        return -1;
+    }
+    ERR_pop_to_mark();
+    if (n == 0) {
+        /* A single DER certificate is accepted too. */
+        ERR_set_mark();
+        if (BIO_reset(bio) == 0 && (x = d2i_X509_bio(bio, NULL)) != NULL) {
+            if (!sk_X509_push(out, x)) {
+                X509_free(x);
+                goto fail_alloc;
+            }
+            n = 1;
+        }
+        ERR_pop_to_mark();
+    }
+    BIO_free(bio);
+    if (n == 0) text_set(err, errlen, "%s file %s holds no certificate", what, path);
+    return n > 0 ? n : -1;
+fail_alloc:
+    ERR_pop_to_mark();
+    BIO_free(bio);
+    text_set(err, errlen, "out of memory reading %s file %s", what, path);
+    return -1;
+}
+
+/* Fill the extension cache now, so concurrent verifications never take its write lock. */
+static void warm_extensions(STACK_OF(X509) * sk)
+{
+    int i;
+
+    for (i = 0; i < sk_X509_num(sk); i++)
+        X509_check_purpose(sk_X509_value(sk, i), -1, 0);
+}
+
+struct certgate_trust *certgate_trust_new(const char *const *ca_files, size_t n_ca,
+                                          const char *const *intermediate_files,
+                                          size_t n_intermediates, char *err, size_t errlen)
+{
+    struct certgate_trust *t;
+    size_t i;
+    int k;
+
+    text_set(err, errlen, "%s", "");
+    if (n_ca == 0 || ca_files == NULL) {
+        text_set(err, errlen, "no trusted CA file given");
+        return NULL;
+    }
+    if (n_intermediates > 0 && intermediate_files == NULL) {
+        text_set(err, errlen, "intermediate file names are missing");
+        return NULL;
+    }
+    t = calloc(1, sizeof(*t));
+    if (t == NULL) goto oom;
+    t->store = X509_STORE_new();
+    t->roots = sk_X509_new_null();
+    t->intermediates = sk_X509_new_null();
+    if (t->store == NULL || t->roots == NULL || t->intermediates == NULL) goto oom;
+    for (i = 0; i < n_ca; i++)
+        if (load_file(ca_files[i], "CA", t->roots, err, errlen) < 0) goto fail;
+    for (i = 0; i < n_intermediates; i++)
+        if (load_file(intermediate_files[i], "intermediate", t->intermediates, err, errlen) < 0)
+            goto fail;
+    for (k = 0; k < sk_X509_num(t->roots); k++)
+        if (!X509_STORE_add_cert(t->store, sk_X509_value(t->roots, k))) goto oom;
+    warm_extensions(t->roots);
+    warm_extensions(t->intermediates);
+    return t;
+oom:
+    text_set(err, errlen, "out of memory loading trust anchors");
+fail:
+    certgate_trust_free(t);
+    return NULL;
+}
+
+void certgate_trust_free(struct certgate_trust *t)
+{
+    if (t == NULL) return;
+    X509_STORE_free(t->store);
+    sk_X509_pop_free(t->roots, X509_free);
+    sk_X509_pop_free(t->intermediates, X509_free);
+    free(t);
+}
+
+/* Errors meaning no path to an anchor could be built. */
+static int is_chain_error(int err)
+{
+    switch (err) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Turn a failed X509_verify_cert into a reason and a sentence naming the certificate. */
+static enum certgate_reason verdict_of(X509_STORE_CTX *ctx, X509 *leaf, char *detail,
+                                       size_t detail_len)
+{
+    int err = X509_STORE_CTX_get_error(ctx);
+    X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
+    char *leaf_dn = cert_dn_format(X509_get_subject_name(leaf));
+    char *cur_dn = NULL;
+    const char *ldn = leaf_dn != NULL ? leaf_dn : "(unprintable)";
+    const char *cdn, *what;
+    char when[CERT_TIME_LEN];
+    enum certgate_reason r;
+
+    if (cur == NULL) cur = leaf;
+    cur_dn = cert_dn_format(X509_get_subject_name(cur));
+    cdn = cur_dn != NULL ? cur_dn : "(unprintable)";
+    what = X509_verify_cert_error_string(err);
+    if (err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID) {
+        int expired = err == X509_V_ERR_CERT_HAS_EXPIRED;
+        const ASN1_TIME *t = expired ? X509_get0_notAfter(cur) : X509_get0_notBefore(cur);
+        const char *verb = expired ? "expired on" : "is not valid before";
+
+        r = expired ? CERTGATE_EXPIRED : CERTGATE_NOT_YET_VALID;
+        if (cert_time_format(t, when) != 0)
+            snprintf(when, sizeof(when), "%s", "an unreadable date");
+        if (cur == leaf)
+            text_set(detail, detail_len, "certificate '%s' %s %s", cdn, verb, when);
+        else
+            text_set(detail, detail_len, "issuer certificate '%s' of '%s' %s %s", cdn, ldn, verb,
+                     when);
+    } else {
+        r = CERTGATE_NOT_TRUSTED;
+        if (is_chain_error(err) && cur == leaf)
+            text_set(detail, detail_len, "no chain to a trusted CA for '%s' (%s)", ldn, what);
+        else if (is_chain_error(err))
+            text_set(detail, detail_len, "no chain to a trusted CA for '%s' (%s for '%s')", ldn,
+                     what, cdn);
+        else if (cur == leaf)
+            text_set(detail, detail_len, "certificate '%s' is not trusted (%s)", ldn, what);
+        else
+            text_set(detail, detail_len, "chain of '%s' is not trusted (%s at '%s')", ldn, what,
+                     cdn);
+    }
+    free(leaf_dn);
+    free(cur_dn);
+    return r;
+}
+
+/* <presented> then <helpers> in one shallow stack; NULL on allocation failure. */
+static STACK_OF(X509) * untrusted_join(STACK_OF(X509) * presented, STACK_OF(X509) * helpers)
+{
+    STACK_OF(X509) *sk = sk_X509_dup(presented);
+    int i;
+
+    for (i = 0; sk != NULL && i < sk_X509_num(helpers); i++) {
+        if (!sk_X509_push(sk, sk_X509_value(helpers, i))) {
+            sk_X509_free(sk);
+            return NULL;
+        }
+    }
+    return sk;
+}
+
+enum certgate_reason certgate_verify_chain(const struct certgate_trust *t, X509 *leaf,
+                                           STACK_OF(X509) * presented, time_t at,
+                                           STACK_OF(X509) * *chain_out, char *detail,
+                                           size_t detail_len)
+{
+    STACK_OF(X509) * untrusted, *joined = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    enum certgate_reason r;
+
+    if (chain_out != NULL) *chain_out = NULL;
+    text_set(detail, detail_len, "%s", "");
+    if (leaf == NULL) {
+        text_set(detail, detail_len, "no client certificate was presented");
+        return CERTGATE_NOT_FOUND;
+    }
+    if (t == NULL) {
+        text_set(detail, detail_len, "no trusted CA is configured");
+        return CERTGATE_NOT_TRUSTED;
+    }
+    /* Leave the caller's OpenSSL error queue as it was. */
+    ERR_set_mark();
+    untrusted = t->intermediates;
+    if (presented != NULL && sk_X509_num(presented) > 0) {
+        /* The peer's own chain first; without one the prebuilt stack is used as is. */
+        joined = untrusted_join(presented, t->intermediates);
+        if (joined == NULL) goto internal;
+        untrusted = joined;
+    }
+    ctx = X509_STORE_CTX_new();
+    if (ctx == NULL || !X509_STORE_CTX_init(ctx, t->store, leaf, untrusted)) goto internal;
+    /* Anchors from a plain stack: look-ups take no X509_STORE lock (the store is kept for CRLs). */
+    X509_STORE_CTX_set0_trusted_stack(ctx, t->roots);
+    if (at != 0) X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
+    /* No purpose yet: the verdict is chain and validity only. The clientAuth EKU check
+     * (require_client_auth_eku) comes with the policy, as X509_PURPOSE_SSL_CLIENT here. */
+    if (X509_verify_cert(ctx) != 1) {
+        r = verdict_of(ctx, leaf, detail, detail_len);
+        goto out;
+    }
+    if (chain_out != NULL) {
+        *chain_out = X509_STORE_CTX_get1_chain(ctx);
+        if (*chain_out == NULL) goto internal;
+    }
+    r = CERTGATE_OK;
+    goto out;
+internal:
+    /* Fail closed: a verification that could not run is not an acceptance. */
+    r = CERTGATE_NOT_TRUSTED;
+    text_set(detail, detail_len, "certificate could not be verified (out of memory)");
+out:
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(joined);
+    ERR_pop_to_mark();
+    return r;
+}
