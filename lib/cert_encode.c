@@ -223,7 +223,7 @@ char *certgate_encode(X509 *leaf, enum certgate_format fmt)
     return out;
 }
 
-char *certgate_encode_rfc9440_chain(STACK_OF(X509) * chain)
+char *certgate_encode_rfc9440_chain(STACK_OF(X509) *chain)
 {
     int n = chain != NULL ? sk_X509_num(chain) : 0, i;
     unsigned char **ders;

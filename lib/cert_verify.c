@@ -17,9 +17,9 @@
 #include "cert_internal.h"
 
 struct certgate_trust {
-    X509_STORE *store;              /* verify parameters; where CRLs will be added */
-    STACK_OF(X509) * roots;         /* the store's anchors, searched without the store lock */
-    STACK_OF(X509) * intermediates; /* untrusted helpers, shared read-only by every call */
+    X509_STORE *store;             /* verify parameters; where CRLs will be added */
+    STACK_OF(X509) *roots;         /* the store's anchors, searched without the store lock */
+    STACK_OF(X509) *intermediates; /* untrusted helpers, shared read-only by every call */
 };
 
 /* printf into <buf>, cut on a UTF-8 boundary when it does not fit. */
@@ -56,7 +56,7 @@ static void text_set(char *buf, size_t len, const char *fmt, ...)
 }
 
 /* Append every certificate of <path> to <out>. Returns how many, or -1 with <err> set. */
-static int load_file(const char *path, const char *what, STACK_OF(X509) * out, char *err,
+static int load_file(const char *path, const char *what, STACK_OF(X509) *out, char *err,
                      size_t errlen)
 {
     BIO *bio;
@@ -116,7 +116,7 @@ fail_alloc:
 }
 
 /* Fill the extension cache now, so concurrent verifications never take its write lock. */
-static void warm_extensions(STACK_OF(X509) * sk)
+static void warm_extensions(STACK_OF(X509) *sk)
 {
     int i;
 
@@ -238,7 +238,7 @@ static enum certgate_reason verdict_of(X509_STORE_CTX *ctx, X509 *leaf, char *de
 }
 
 /* <presented> then <helpers> in one shallow stack; NULL on allocation failure. */
-static STACK_OF(X509) * untrusted_join(STACK_OF(X509) * presented, STACK_OF(X509) * helpers)
+static STACK_OF(X509) *untrusted_join(STACK_OF(X509) *presented, STACK_OF(X509) *helpers)
 {
     STACK_OF(X509) *sk = sk_X509_dup(presented);
     int i;
@@ -253,11 +253,11 @@ static STACK_OF(X509) * untrusted_join(STACK_OF(X509) * presented, STACK_OF(X509
 }
 
 enum certgate_reason certgate_verify_chain(const struct certgate_trust *t, X509 *leaf,
-                                           STACK_OF(X509) * presented, time_t at,
-                                           STACK_OF(X509) * *chain_out, char *detail,
+                                           STACK_OF(X509) *presented, time_t at,
+                                           STACK_OF(X509) **chain_out, char *detail,
                                            size_t detail_len)
 {
-    STACK_OF(X509) * untrusted, *joined = NULL;
+    STACK_OF(X509) *untrusted, *joined = NULL;
     X509_STORE_CTX *ctx = NULL;
     enum certgate_reason r;
 

@@ -68,7 +68,7 @@ struct certgate_identity {
     char *sha256;     /* uppercase hex of SHA-256 of the DER, no colons */
     char *not_before; /* RFC 3339 UTC, "2024-02-02T08:00:00Z" */
     char *not_after;
-    char *cn;         /* first CN of the subject, "" if none */
+    char *cn; /* first CN of the subject, "" if none */
 };
 
 /* Fill <id> from <x>. Returns 0, or -1 (and <id> zeroed) on failure. */

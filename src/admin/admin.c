@@ -21,7 +21,8 @@ static void metrics(struct conn *c)
                atomic_load(&m->connections_total));
     buf_printf(&b, "# TYPE certgate_connections_open gauge\ncertgate_connections_open %ld\n",
                atomic_load(&m->connections_open));
-    buf_printf(&b, "# TYPE certgate_tls_handshakes_total counter\ncertgate_tls_handshakes_total %lu\n",
+    buf_printf(&b,
+               "# TYPE certgate_tls_handshakes_total counter\ncertgate_tls_handshakes_total %lu\n",
                atomic_load(&m->handshakes_total));
     buf_printf(&b,
                "# TYPE certgate_tls_handshake_failures_total counter\n"
@@ -38,8 +39,9 @@ static void metrics(struct conn *c)
         buf_printf(&b, "certgate_client_cert_rejections_total{reason=\"%s\"} %lu\n",
                    certgate_reason_code((enum certgate_reason)r),
                    atomic_load(&m->rejections_by_reason[r]));
-    buf_printf(&b, "# TYPE certgate_upstream_errors_total counter\ncertgate_upstream_errors_total %lu\n",
-               atomic_load(&m->upstream_errors_total));
+    buf_printf(
+        &b, "# TYPE certgate_upstream_errors_total counter\ncertgate_upstream_errors_total %lu\n",
+        atomic_load(&m->upstream_errors_total));
     respond(c, 200, "text/plain; version=0.0.4", b.data, b.len);
     buf_free(&b);
 }

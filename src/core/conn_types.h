@@ -23,33 +23,33 @@ enum conn_state {
 /* What the connection knows about its client certificate, computed once per
  * connection (full or resumed handshake) and reused by every request. */
 struct conn_cert {
-    X509 *leaf;                   /* own reference, NULL without a certificate */
-    STACK_OF(X509) *chain;        /* own reference: leaf + presented */
+    X509 *leaf;            /* own reference, NULL without a certificate */
+    STACK_OF(X509) *chain; /* own reference: leaf + presented */
     int gate_known;
-    enum certgate_reason gate;    /* verdict of the listener's client_auth policy */
+    enum certgate_reason gate; /* verdict of the listener's client_auth policy */
     char detail[256];
     int id_ok;
-    struct certgate_identity id;  /* for identity headers and logs */
-    char **values;                /* encoded forward header values, per forward header */
+    struct certgate_identity id; /* for identity headers and logs */
+    char **values;               /* encoded forward header values, per forward header */
 };
 
 struct conn {
-    struct sock sock;             /* first: a sock* is a conn* */
+    struct sock sock; /* first: a sock* is a conn* */
     struct worker *w;
-    struct runtime *rt;           /* reference held for the connection's life */
+    struct runtime *rt; /* reference held for the connection's life */
     struct rt_listener *l;
     enum conn_state state;
     uv_timer_t timer;
-    struct conn *next, *prev;     /* the worker's list */
+    struct conn *next, *prev; /* the worker's list */
     char peer_ip[INET6_ADDRSTRLEN];
     char *sni;
-    int refs;                     /* handlers running + the loop's own */
-    int closed;                   /* teardown requested */
-    int busy;                     /* proxy_on_data is running: no re-entry */
-    int handles;                  /* open uv handles */
+    int refs;    /* handlers running + the loop's own */
+    int closed;  /* teardown requested */
+    int busy;    /* proxy_on_data is running: no re-entry */
+    int handles; /* open uv handles */
     unsigned requests;
     struct conn_cert cert;
-    struct http_header *hdrs;     /* limits.headers entries */
+    struct http_header *hdrs; /* limits.headers entries */
     struct exchange ex;
 };
 

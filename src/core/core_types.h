@@ -25,11 +25,11 @@ struct rt_policy {
 
 struct rt_listener {
     const struct cfg_listener *cfg;
-    struct tls_server *tls;      /* NULL for plain HTTP */
-    struct rt_policy *gate;      /* the client_auth policy; NULL with mode ignore */
+    struct tls_server *tls; /* NULL for plain HTTP */
+    struct rt_policy *gate; /* the client_auth policy; NULL with mode ignore */
     struct strip_set strip;
-    atomic_size_t conns;         /* open connections, all workers */
-    int *fds;                    /* one SO_REUSEPORT socket per worker */
+    atomic_size_t conns; /* open connections, all workers */
+    int *fds;            /* one SO_REUSEPORT socket per worker */
 };
 
 struct rt_server {
@@ -41,21 +41,21 @@ struct rt_backend {
     const struct cfg_backend *cfg;
     struct rt_server *servers;
     size_t n_servers;
-    atomic_uint next;            /* round robin */
+    atomic_uint next; /* round robin */
 };
 
 struct runtime {
-    struct config *cfg;          /* owned */
+    struct config *cfg; /* owned */
     atomic_int refs;
     struct rt_listener *listeners;
     size_t n_listeners;
-    struct rt_policy *policies;  /* named and inline policies */
+    struct rt_policy *policies; /* named and inline policies */
     size_t n_policies;
     struct rt_backend *backends;
     size_t n_backends;
-    struct cfg_listener admin;   /* synthesized admin listener, when configured */
+    struct cfg_listener admin; /* synthesized admin listener, when configured */
     int n_workers;
-    struct metrics *metrics;     /* borrowed from the gateway: survives reloads */
+    struct metrics *metrics; /* borrowed from the gateway: survives reloads */
 };
 
 #endif

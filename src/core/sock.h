@@ -19,38 +19,38 @@ struct sock_events {
     void (*on_handshake)(struct sock *s); /* TLS handshake finished */
     void (*on_drain)(struct sock *s);     /* queued output fell to zero */
     void (*on_connect)(struct sock *s, int status); /* outbound connect finished */
-    void (*on_closed)(struct sock *s);    /* handle closed: the owner may free now */
+    void (*on_closed)(struct sock *s);              /* handle closed: the owner may free now */
 };
 
 enum sock_flags {
     SOCK_TLS = 1 << 0,
     SOCK_HANDSHAKE_DONE = 1 << 1,
-    SOCK_EOF = 1 << 2,        /* peer closed its side (plaintext ended) */
-    SOCK_ERROR = 1 << 3,      /* transport or TLS error; only closing remains */
+    SOCK_EOF = 1 << 2,   /* peer closed its side (plaintext ended) */
+    SOCK_ERROR = 1 << 3, /* transport or TLS error; only closing remains */
     SOCK_READING = 1 << 4,
     SOCK_CLOSING = 1 << 5,
-    SOCK_SHUTDOWN = 1 << 6,   /* our write side is shut */
-    SOCK_LINGER = 1 << 7,     /* discarding input until EOF before close */
-    SOCK_WANT_READ = 1 << 8,  /* the owner wants input (reading also needs room in s->in) */
+    SOCK_SHUTDOWN = 1 << 6,  /* our write side is shut */
+    SOCK_LINGER = 1 << 7,    /* discarding input until EOF before close */
+    SOCK_WANT_READ = 1 << 8, /* the owner wants input (reading also needs room in s->in) */
 };
 
 struct sock {
-    uv_tcp_t tcp;             /* tcp.data points at the sock */
+    uv_tcp_t tcp; /* tcp.data points at the sock */
     uv_connect_t _connect;
     uv_shutdown_t _shutdown;
-    uv_timer_t _linger;       /* bounds the discard phase of sock_shutdown */
-    int _handles;             /* open uv handles; on_closed when it reaches 0 */
+    uv_timer_t _linger; /* bounds the discard phase of sock_shutdown */
+    int _handles;       /* open uv handles; on_closed when it reaches 0 */
     const struct sock_events *ev;
     void *owner;
     unsigned flags;
     SSL *ssl;
     BIO *_rbio, *_wbio;
-    struct buf in;            /* plaintext received, not yet consumed by the owner */
-    size_t wpending;          /* bytes handed to uv_write and not yet written */
-    char *rbuf;               /* shared read buffer of the loop (borrowed) */
+    struct buf in;   /* plaintext received, not yet consumed by the owner */
+    size_t wpending; /* bytes handed to uv_write and not yet written */
+    char *rbuf;      /* shared read buffer of the loop (borrowed) */
     size_t rbuf_len;
-    int tls_alert;            /* TLS alert we sent or received, for logs */
-    unsigned long ssl_err;    /* first OpenSSL error, for logs */
+    int tls_alert;         /* TLS alert we sent or received, for logs */
+    unsigned long ssl_err; /* first OpenSSL error, for logs */
 };
 
 /* Initialise <s> on <loop>; <in_max> bounds the plaintext input buffer.

@@ -15,18 +15,18 @@ struct worker {
     uv_loop_t loop;
     uv_thread_t thread;
     uv_async_t wake;
-    struct runtime *rt;        /* reference held; connections take their own */
-    uv_tcp_t *lst;             /* one per runtime listener */
+    struct runtime *rt; /* reference held; connections take their own */
+    uv_tcp_t *lst;      /* one per runtime listener */
     size_t n_lst;
-    struct conn *conns;        /* every open client connection */
+    struct conn *conns; /* every open client connection */
     size_t n_conns;
-    struct pool *pools;        /* per backend server of <rt>, flattened */
+    struct pool *pools; /* per backend server of <rt>, flattened */
     size_t n_pools;
-    atomic_int want_drain;     /* set by the main thread, then <wake> */
+    atomic_int want_drain; /* set by the main thread, then <wake> */
     int draining;
     uv_timer_t drain_deadline; /* forces the end of a drain */
     int stopped;
-    char rbuf[65536];          /* scratch for TLS reads: every read is consumed at once */
+    char rbuf[65536]; /* scratch for TLS reads: every read is consumed at once */
 };
 
 /* Start the worker thread on <rt> (a reference is taken). 0 or -1. */

@@ -21,38 +21,38 @@ enum ex_target {
 
 struct exchange {
     enum ex_target target;
-    char method[16];          /* copies for the access log: the head is gone by then */
+    char method[16]; /* copies for the access log: the head is gone by then */
     char target_path[256];
     int is_head;
-    int client_minor;         /* HTTP/1.<minor> of the client */
-    int keep_alive;           /* the client may send another request */
+    int client_minor; /* HTTP/1.<minor> of the client */
+    int keep_alive;   /* the client may send another request */
     const struct cfg_route *route;
-    int backend;              /* index into the runtime's backends */
-    int server;               /* index into that backend's servers */
+    int backend; /* index into the runtime's backends */
+    int server;  /* index into that backend's servers */
     struct http_body_state reqbody;
-    int req_done;             /* the whole request body was read */
-    int resp_started;         /* response head bytes were sent to the client */
+    int req_done;     /* the whole request body was read */
+    int resp_started; /* response head bytes were sent to the client */
     int resp_done;
-    int close_after;          /* close the client connection after this exchange */
-    int status;               /* status sent, for logs and metrics */
-    uint64_t resp_bytes;      /* body bytes sent to the client */
-    uint64_t req_bytes;       /* body bytes received from the client */
+    int close_after;     /* close the client connection after this exchange */
+    int status;          /* status sent, for logs and metrics */
+    uint64_t resp_bytes; /* body bytes sent to the client */
+    uint64_t req_bytes;  /* body bytes received from the client */
     uint64_t start_ms;
     enum certgate_reason reason; /* rejection reason, CERTGATE_OK otherwise */
-    const char *verify;       /* "SUCCESS", "FAILED:<code>" or "NONE" for logs */
+    const char *verify;          /* "SUCCESS", "FAILED:<code>" or "NONE" for logs */
     /* local answer */
     void (*local_body)(void *ex, const char *data, size_t len); /* echo: body spans */
-    void (*local_done)(struct conn *c);                           /* echo: body complete */
-    EVP_MD_CTX *sha;          /* echo: SHA-256 of the request body */
-    struct buf echo;          /* echo: the JSON prefix built at dispatch */
+    void (*local_done)(struct conn *c);                         /* echo: body complete */
+    EVP_MD_CTX *sha; /* echo: SHA-256 of the request body */
+    struct buf echo; /* echo: the JSON prefix built at dispatch */
     /* relay */
     struct upstream *up;
-    struct buf up_head;       /* request head for the backend; kept until the
-                                 first response byte so a stale pooled
-                                 connection can be retried */
+    struct buf up_head; /* request head for the backend; kept until the
+                           first response byte so a stale pooled
+                           connection can be retried */
     int retried;
-    int chunked_to_10;        /* the backend chunked a body for an HTTP/1.0 client */
-    int expect_continue;      /* the client waits for 100 Continue before its body */
+    int chunked_to_10;   /* the backend chunked a body for an HTTP/1.0 client */
+    int expect_continue; /* the client waits for 100 Continue before its body */
     int sent_continue;
 };
 

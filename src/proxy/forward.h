@@ -20,7 +20,7 @@ void forward_mark_hop_by_hop(struct http_request *req);
 /* Emit every header for the backend, in order: the client's surviving
  * headers, X-Forwarded-*, then (when <with_cert>) the certificate headers,
  * then identity headers with <verify>. Returns 0, or -1 if <emit> failed. */
-int forward_emit(struct conn *c, const struct http_request *req, int with_cert,
-                 const char *verify, forward_emit_fn emit, void *arg);
+int forward_emit(struct conn *c, const struct http_request *req, int with_cert, const char *verify,
+                 forward_emit_fn emit, void *arg);
 
 #endif

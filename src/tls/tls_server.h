@@ -24,12 +24,12 @@ SSL *tls_server_ssl(struct tls_server *ts);
 /* What the handshake told us about the client, valid for full and resumed
  * handshakes alike. */
 struct tls_peer {
-    X509 *leaf;              /* borrowed from the SSL; NULL when no certificate */
-    STACK_OF(X509) *chain;   /* leaf first, then what the client sent (owned by the SSL) */
-    int verdict_known;       /* the handshake already judged leaf against the gate */
+    X509 *leaf;            /* borrowed from the SSL; NULL when no certificate */
+    STACK_OF(X509) *chain; /* leaf first, then what the client sent (owned by the SSL) */
+    int verdict_known;     /* the handshake already judged leaf against the gate */
     enum certgate_reason verdict;
-    const char *detail;      /* sentence for <verdict>, owned by the SSL */
-    const char *sni;         /* NULL if the client sent none */
+    const char *detail; /* sentence for <verdict>, owned by the SSL */
+    const char *sni;    /* NULL if the client sent none */
 };
 
 /* Fill <p> from a finished handshake. */

@@ -9,8 +9,8 @@
 #include "http/http_types.h"
 
 #define UPSTREAM_MAX_HEADERS 128
-#define UPSTREAM_HEAD_MAX (64 * 1024)
-#define POOL_MAX_IDLE 64
+#define UPSTREAM_HEAD_MAX    (64 * 1024)
+#define POOL_MAX_IDLE        64
 
 struct conn;
 struct worker;
@@ -19,16 +19,16 @@ struct rt_server;
 enum upstream_state { UP_CONNECTING, UP_IDLE, UP_BUSY, UP_CLOSING };
 
 struct upstream {
-    struct sock sock;           /* first */
+    struct sock sock; /* first */
     struct worker *w;
     struct pool *pool;
-    struct conn *client;        /* the exchange using it; NULL when idle */
+    struct conn *client; /* the exchange using it; NULL when idle */
     enum upstream_state state;
-    uv_timer_t timer;           /* connect / response / idle-in-pool */
+    uv_timer_t timer; /* connect / response / idle-in-pool */
     int handles;
-    int reused;                 /* came from the idle pool */
+    int reused; /* came from the idle pool */
     int head_done;
-    uint64_t got;               /* response bytes received in this exchange */
+    uint64_t got; /* response bytes received in this exchange */
     struct http_response resp;
     struct http_header hdrs[UPSTREAM_MAX_HEADERS];
     struct http_body_state body;
@@ -38,7 +38,7 @@ struct upstream {
 struct pool {
     struct worker *w;
     const struct rt_server *server;
-    struct upstream *idle;      /* most recently used first */
+    struct upstream *idle; /* most recently used first */
     size_t n_idle;
     size_t n_busy;
 };
