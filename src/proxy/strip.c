@@ -15,6 +15,16 @@ static const char *const well_known[] = {
     "X-Forwarded-Client-Cert",
     "X-Forwarded-Tls-Client-Cert",
     "X-Forwarded-Tls-Client-Cert-Info",
+    /* the default identity names go even when renamed or off: a backend
+     * may still read them by their usual names */
+    "X-Client-Cert-Verify",
+    "X-Client-Cert-Subject",
+    "X-Client-Cert-Issuer",
+    "X-Client-Cert-Serial",
+    "X-Client-Cert-SHA1",
+    "X-Client-Cert-SHA256",
+    "X-Client-Cert-Not-Before",
+    "X-Client-Cert-Not-After",
 };
 
 static char norm_char(char c)

@@ -60,9 +60,11 @@ static void test_well_known_only(void **state)
     size_t i;
 
     assert_int_equal(strip_set_init(&s, NULL), 0);
-    assert_int_equal(s.n, 9);
+    /* the 9 well-known names and the 8 default identity names */
+    assert_int_equal(s.n, 17);
     for (i = 0; i < 9; i++)
         assert_true(set_has(&s, want[i]));
+    assert_true(set_has(&s, "x-client-cert-not-after"));
     strip_set_free(&s);
     assert_null(s.names);
     assert_int_equal(s.n, 0);
@@ -101,12 +103,13 @@ static void test_listener_names(void **state)
     assert_false(set_has(&s, "other-9440-chain"));
     assert_true(set_has(&s, "x-client-cert-verify"));
     assert_true(set_has(&s, "x-subject-dn"));
-    assert_false(set_has(&s, "x-client-cert-subject"));
-    assert_false(set_has(&s, "x-client-cert-issuer"));
+    /* default identity names are stripped even when renamed or off */
+    assert_true(set_has(&s, "x-client-cert-subject"));
+    assert_true(set_has(&s, "x-client-cert-issuer"));
     assert_true(set_has(&s, "x-client-cert-sha256"));
     assert_false(set_has(&s, ""));
-    /* 9 well-known + x-my-cert, cert-9440, cert-9440-chain, other-9440 + 6 identity. */
-    assert_int_equal(s.n, 19);
+    /* 17 always + x-my-cert, cert-9440, cert-9440-chain, other-9440, x-subject-dn. */
+    assert_int_equal(s.n, 22);
     strip_set_free(&s);
 }
 
@@ -124,14 +127,14 @@ static void test_apply(void **state)
         hdr("x_forwarded_tls_client_cert_info"), /* 5 */
         hdr("X-MY-CERT"),                        /* 6 custom forward name */
         hdr("X-Subject-DN"),                     /* 7 renamed identity header */
-        hdr("X-Client-Cert-Subject"),            /* 8 kept: renamed away */
+        hdr("X-Client-Cert-Subject"),            /* 8 default name, renamed: still stripped */
         hdr("x-client-cert-verify"),             /* 9 */
         hdr("Client-Cert-Chain"),                /* 10 */
         hdr("Client-Cert"),                      /* 11 already removed: not counted */
         hdr("Accept"),                           /* 12 kept */
     };
     size_t n = sizeof(h) / sizeof(h[0]), i;
-    static const int want[] = {0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0};
+    static const int want[] = {0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 0};
 
     memset(&l, 0, sizeof(l));
     l.forward.headers = fwd;
@@ -140,7 +143,7 @@ static void test_apply(void **state)
     l.forward.identity.subject = "X-Subject-DN";
     h[11].removed = 1;
     assert_int_equal(strip_set_init(&s, &l), 0);
-    assert_int_equal(strip_apply(&s, h, n), 8);
+    assert_int_equal(strip_apply(&s, h, n), 9);
     for (i = 0; i < n; i++)
         assert_int_equal(h[i].removed, want[i]);
     /* Idempotent: a second pass finds nothing new. */
