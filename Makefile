@@ -23,9 +23,12 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 .PHONY: all deps run test unit e2e asan clean format format-check fuzz
 all: $(BUILD)/certgate $(BUILD)/libcertgate.a $(BUILD)/libcertgate.so
 
+Q := $(if $(V),,@)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@$(if $(V),,echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libcertgate.a: $(LIB_OBJ)
 	@rm -f $@
@@ -39,13 +42,15 @@ $(BUILD)/certgate: $(MAIN_OBJ) $(APP_OBJ) $(LIB_OBJ)
 
 $(BUILD)/tests/%: tests/unit/%.c $(APP_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(APP_OBJ) $(LIB_OBJ) $(LDLIBS) -lcmocka
+	@$(if $(V),,echo "  TEST  $<")
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(APP_OBJ) $(LIB_OBJ) $(LDLIBS) -lcmocka
 
 deps:
 	@scripts/deps.sh
 
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_BIN); do printf '%-48s' "$$t"; \
+	  if $$t > $$t.log 2>&1; then echo ok; else echo FAILED; cat $$t.log; exit 1; fi; done
 
 e2e: $(BUILD)/certgate
 	python3 tests/e2e/run.py --binary $(BUILD)/certgate
