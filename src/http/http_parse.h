@@ -32,8 +32,8 @@ typedef void (*http_body_data_cb)(void *arg, const char *data, size_t len);
  * <buf> that belongs to this body; the rest is the next message), or -1 on a
  * framing error (bad chunk size, missing CRLF, oversize line). <cb> may be
  * NULL. st->done is set once the body, including chunked trailers, ended. */
-long http_body_feed(struct http_body_state *st, const char *buf, size_t len,
-                    http_body_data_cb cb, void *arg);
+long http_body_feed(struct http_body_state *st, const char *buf, size_t len, http_body_data_cb cb,
+                    void *arg);
 
 /* Case-insensitive ASCII compare of a header name against <name>. */
 int http_name_eq(const struct http_header *h, const char *name);

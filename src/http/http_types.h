@@ -35,17 +35,17 @@ struct http_request {
     size_t method_len;
     const char *target; /* request-target exactly as sent */
     size_t target_len;
-    int minor; /* HTTP/1.<minor>: 0 or 1 */
+    int minor;                   /* HTTP/1.<minor>: 0 or 1 */
     struct http_header *headers; /* caller-owned array of <max_headers> entries */
     size_t num_headers;
     size_t max_headers;
     size_t head_len; /* bytes of the head including the final CRLFCRLF */
     /* derived while parsing */
     enum http_body_kind body;
-    uint64_t content_length;   /* valid when body == HTTP_BODY_LENGTH */
-    int keep_alive;            /* 1.1 without "close", or 1.0 with "keep-alive" */
-    int expect_continue;       /* Expect: 100-continue */
-    int upgrade;               /* an Upgrade header was present */
+    uint64_t content_length;        /* valid when body == HTTP_BODY_LENGTH */
+    int keep_alive;                 /* 1.1 without "close", or 1.0 with "keep-alive" */
+    int expect_continue;            /* Expect: 100-continue */
+    int upgrade;                    /* an Upgrade header was present */
     const struct http_header *host; /* the single Host header, NULL if none */
 };
 
@@ -66,22 +66,22 @@ struct http_response {
 /* Parse results. >0 is the head length (complete); the rest are below. */
 enum http_status {
     HTTP_INCOMPLETE = 0,
-    HTTP_ERR_BAD = -1,              /* malformed or ambiguous: 400 and close */
-    HTTP_ERR_TOO_LONG_LINE = -2,    /* request line over the limit: 414 */
-    HTTP_ERR_TOO_LARGE = -3,        /* head bytes or header count over the limit: 431 */
-    HTTP_ERR_VERSION = -4,          /* not HTTP/1.0 or HTTP/1.1: 505 */
-    HTTP_ERR_NOT_IMPLEMENTED = -5,  /* a Transfer-Encoding other than chunked: 501 */
+    HTTP_ERR_BAD = -1,             /* malformed or ambiguous: 400 and close */
+    HTTP_ERR_TOO_LONG_LINE = -2,   /* request line over the limit: 414 */
+    HTTP_ERR_TOO_LARGE = -3,       /* head bytes or header count over the limit: 431 */
+    HTTP_ERR_VERSION = -4,         /* not HTTP/1.0 or HTTP/1.1: 505 */
+    HTTP_ERR_NOT_IMPLEMENTED = -5, /* a Transfer-Encoding other than chunked: 501 */
 };
 
 /* Incremental body framing: feed raw bytes, learn how many belong to the body
  * and, for chunked, the decoded data. State survives across calls. */
 struct http_body_state {
     enum http_body_kind kind;
-    uint64_t remaining;   /* LENGTH: bytes left; CHUNKED: bytes left in this chunk */
-    int _state;           /* chunked sub-state, private */
-    size_t _line;         /* bytes of the current size/trailer line, bounded */
-    size_t _trailers;     /* trailer bytes seen, bounded */
-    int done;             /* the body (and trailers) ended */
+    uint64_t remaining; /* LENGTH: bytes left; CHUNKED: bytes left in this chunk */
+    int _state;         /* chunked sub-state, private */
+    size_t _line;       /* bytes of the current size/trailer line, bounded */
+    size_t _trailers;   /* trailer bytes seen, bounded */
+    int done;           /* the body (and trailers) ended */
 };
 
 #endif
