@@ -9,6 +9,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
 
+#include "config/config.h"
 #include "tls/tls_keys.h"
 
 #define MAX_TICKET_CHAIN 32768
@@ -80,31 +81,6 @@ static int set_err(char *err, size_t errlen, const char *fmt, const char *a)
 
 /* ---- certificate loading ---- */
 
-static char *read_password(const struct cfg_cert *c, char *err, size_t errlen)
-{
-    if (c->password_env) {
-        const char *v = getenv(c->password_env);
-        if (v == NULL) {
-            set_err(err, errlen, "environment variable '%s' is not set", c->password_env);
-            return NULL;
-        }
-        return strdup(v);
-    }
-    if (c->password_file) {
-        FILE *f = fopen(c->password_file, "r");
-        char line[1024];
-        if (f == NULL) {
-            set_err(err, errlen, "cannot open password file '%s'", c->password_file);
-            return NULL;
-        }
-        if (fgets(line, sizeof(line), f) == NULL) line[0] = 0;
-        fclose(f);
-        line[strcspn(line, "\r\n")] = 0;
-        return strdup(line);
-    }
-    return strdup("");
-}
-
 static int load_pkcs12(SSL_CTX *ctx, const struct cfg_cert *c, char *err, size_t errlen)
 {
     char *pass = read_password(c, err, errlen);
@@ -124,8 +100,7 @@ static int load_pkcs12(SSL_CTX *ctx, const struct cfg_cert *c, char *err, size_t
         set_err(err, errlen, "certificate and key in '%s' do not match", c->pkcs12);
     else
         rc = 0;
-    OPENSSL_cleanse(pass, strlen(pass));
-    free(pass);
+    config_password_free(pass);
     PKCS12_free(p12);
     EVP_PKEY_free(key);
     X509_free(cert);
