@@ -18,7 +18,8 @@ static const char hex_upper[] = "0123456789ABCDEF";
 /* Characters of base64 for <len> bytes, or SIZE_MAX when that overflows. */
 static size_t b64_len(size_t len)
 {
-    if (len / 3 >= SIZE_MAX / 4 - 1) return SIZE_MAX;
+    if (len / 3 >= SIZE_MAX / 4 - 1)
+        return SIZE_MAX;
     return (len + 2) / 3 * 4;
 }
 
@@ -54,9 +55,11 @@ char *certgate_base64(const unsigned char *data, size_t len)
     size_t n = b64_len(len);
     char *out;
 
-    if (n == SIZE_MAX || (data == NULL && len != 0)) return NULL;
+    if (n == SIZE_MAX || (data == NULL && len != 0))
+        return NULL;
     out = malloc(n + 1);
-    if (out == NULL) return NULL;
+    if (out == NULL)
+        return NULL;
     b64_write(data, len, out);
     out[n] = '\0';
     return out;
@@ -68,9 +71,11 @@ static unsigned char *der_of(X509 *x, size_t *len)
     unsigned char *der = NULL;
     int n;
 
-    if (x == NULL) return NULL;
+    if (x == NULL)
+        return NULL;
     n = i2d_X509(x, &der);
-    if (n <= 0) return NULL;
+    if (n <= 0)
+        return NULL;
     *len = (size_t)n;
     return der;
 }
@@ -90,7 +95,8 @@ static char *encode_rfc9440(const unsigned char *der, size_t len)
 {
     char *out = malloc(b64_len(len) + 3);
 
-    if (out == NULL) return NULL;
+    if (out == NULL)
+        return NULL;
     out[sf_binary_write(der, len, out)] = '\0';
     return out;
 }
@@ -100,9 +106,11 @@ static char *encode_hex(const unsigned char *der, size_t len)
     char *out;
     size_t i;
 
-    if (len > (SIZE_MAX - 1) / 2) return NULL;
+    if (len > (SIZE_MAX - 1) / 2)
+        return NULL;
     out = malloc(len * 2 + 1);
-    if (out == NULL) return NULL;
+    if (out == NULL)
+        return NULL;
     for (i = 0; i < len; i++) {
         out[2 * i] = hex_upper[der[i] >> 4];
         out[2 * i + 1] = hex_upper[der[i] & 15];
@@ -142,7 +150,8 @@ static char *pem_text(const unsigned char *der, size_t der_len, size_t *pem_len)
     size_t n = b64_len(der_len), lines, total, o, i;
     char *b64, *pem;
 
-    if (n == SIZE_MAX) return NULL;
+    if (n == SIZE_MAX)
+        return NULL;
     lines = (n + PEM_LINE_CHARS - 1) / PEM_LINE_CHARS;
     total = strlen(PEM_BEGIN) + n + lines + strlen(PEM_END);
     b64 = malloc(n + 1);
@@ -174,7 +183,8 @@ static char *encode_pem_urlencoded(const unsigned char *der, size_t len)
     size_t pem_len, o;
     char *pem = pem_text(der, len, &pem_len), *out;
 
-    if (pem == NULL) return NULL;
+    if (pem == NULL)
+        return NULL;
     /* Worst case every byte becomes %XX; PEM sizes are far from overflowing. */
     out = malloc(pem_len * 3 + 1);
     if (out != NULL) {
@@ -200,9 +210,11 @@ char *certgate_encode(X509 *leaf, enum certgate_format fmt)
     size_t len = 0;
     char *out = NULL;
 
-    if (fmt == CERTGATE_FMT_XFCC) return encode_xfcc(leaf);
+    if (fmt == CERTGATE_FMT_XFCC)
+        return encode_xfcc(leaf);
     der = der_of(leaf, &len);
-    if (der == NULL) return NULL;
+    if (der == NULL)
+        return NULL;
     switch (fmt) {
     case CERTGATE_FMT_BASE64_DER:
         out = certgate_base64(der, len);
@@ -230,17 +242,21 @@ char *certgate_encode_rfc9440_chain(STACK_OF(X509) *chain)
     size_t *lens, total = 1, o = 0;
     char *out = NULL;
 
-    if (n <= 1) return cert_strdup("");
+    if (n <= 1)
+        return cert_strdup("");
     ders = calloc((size_t)n, sizeof(*ders));
     lens = calloc((size_t)n, sizeof(*lens));
-    if (ders == NULL || lens == NULL) goto out;
+    if (ders == NULL || lens == NULL)
+        goto out;
     for (i = 1; i < n; i++) {
         ders[i] = der_of(sk_X509_value(chain, i), &lens[i]);
-        if (ders[i] == NULL) goto out;
+        if (ders[i] == NULL)
+            goto out;
         total += b64_len(lens[i]) + 2 + (i > 1 ? 2 : 0);
     }
     out = malloc(total);
-    if (out == NULL) goto out;
+    if (out == NULL)
+        goto out;
     for (i = 1; i < n; i++) {
         if (i > 1) {
             out[o++] = ',';

@@ -24,7 +24,8 @@ char *cert_strdup(const char *s)
     size_t len = strlen(s) + 1;
     char *out = malloc(len);
 
-    if (out != NULL) memcpy(out, s, len);
+    if (out != NULL)
+        memcpy(out, s, len);
     return out;
 }
 
@@ -36,7 +37,8 @@ char *cert_escape_ctrl(const unsigned char *s, size_t len)
     for (i = 0; i < len; i++)
         extra += is_ctrl(s[i]) ? 2 : 0;
     out = malloc(len + extra + 1);
-    if (out == NULL) return NULL;
+    if (out == NULL)
+        return NULL;
     for (i = 0; i < len; i++) {
         if (is_ctrl(s[i])) {
             out[o++] = '\\';
@@ -58,11 +60,13 @@ char *cert_dn_format(const X509_NAME *name)
     char *data = NULL, *out = NULL;
     long len;
 
-    if (bio == NULL) return NULL;
+    if (bio == NULL)
+        return NULL;
     if (X509_NAME_print_ex(bio, name, 0, flags) >= 0) {
         len = BIO_get_mem_data(bio, &data);
         /* ESC_CTRL already escapes C0 and DEL; this keeps the promise whatever OpenSSL does. */
-        if (len >= 0) out = cert_escape_ctrl((const unsigned char *)data, (size_t)len);
+        if (len >= 0)
+            out = cert_escape_ctrl((const unsigned char *)data, (size_t)len);
     }
     BIO_free(bio);
     return out;
@@ -76,12 +80,15 @@ int cert_time_format(const ASN1_TIME *t, char out[CERT_TIME_LEN])
 
     out[0] = '\0';
     /* ASN1_TIME_to_tm validates the syntax and folds any offset into UTC. */
-    if (t == NULL || !ASN1_TIME_to_tm(t, &tm)) return -1;
+    if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+        return -1;
     year = tm.tm_year + 1900;
-    if (year < 0 || year > 9999) return -1;
+    if (year < 0 || year > 9999)
+        return -1;
     snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", year, tm.tm_mon + 1, tm.tm_mday,
              tm.tm_hour, tm.tm_min, tm.tm_sec);
-    if (strlen(buf) != CERT_TIME_LEN - 1) return -1;
+    if (strlen(buf) != CERT_TIME_LEN - 1)
+        return -1;
     memcpy(out, buf, CERT_TIME_LEN);
     return 0;
 }
@@ -90,7 +97,8 @@ static char *time_dup(const ASN1_TIME *t)
 {
     char buf[CERT_TIME_LEN];
 
-    if (cert_time_format(t, buf) != 0) return NULL;
+    if (cert_time_format(t, buf) != 0)
+        return NULL;
     return cert_strdup(buf);
 }
 
@@ -108,11 +116,14 @@ static char *serial_hex(const ASN1_INTEGER *serial)
         p++;
         len--;
     }
-    if (len <= 0) return cert_strdup("00");
+    if (len <= 0)
+        return cert_strdup("00");
     out = malloc((size_t)len * 2 + 2);
-    if (out == NULL) return NULL;
+    if (out == NULL)
+        return NULL;
     o = out;
-    if (neg) *o++ = '-';
+    if (neg)
+        *o++ = '-';
     for (i = 0; i < len; i++) {
         *o++ = hex_upper[p[i] >> 4];
         *o++ = hex_upper[p[i] & 15];
@@ -127,9 +138,11 @@ static char *digest_hex(const X509 *x, const EVP_MD *md)
     unsigned int len = 0, i;
     char *out;
 
-    if (!X509_digest(x, md, buf, &len)) return NULL;
+    if (!X509_digest(x, md, buf, &len))
+        return NULL;
     out = malloc((size_t)len * 2 + 1);
-    if (out == NULL) return NULL;
+    if (out == NULL)
+        return NULL;
     for (i = 0; i < len; i++) {
         out[2 * i] = hex_upper[buf[i] >> 4];
         out[2 * i + 1] = hex_upper[buf[i] & 15];
@@ -147,7 +160,8 @@ static char *first_cn(const X509_NAME *name)
     char *out;
     int len;
 
-    if (idx < 0) return cert_strdup("");
+    if (idx < 0)
+        return cert_strdup("");
     data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
     len = ASN1_STRING_to_UTF8(&utf8, data);
     if (len < 0) {
@@ -161,9 +175,11 @@ static char *first_cn(const X509_NAME *name)
 
 int certgate_identity_from_x509(X509 *x, struct certgate_identity *id)
 {
-    if (id == NULL) return -1;
+    if (id == NULL)
+        return -1;
     memset(id, 0, sizeof(*id));
-    if (x == NULL) return -1;
+    if (x == NULL)
+        return -1;
     id->subject = cert_dn_format(X509_get_subject_name(x));
     id->issuer = cert_dn_format(X509_get_issuer_name(x));
     id->serial = serial_hex(X509_get0_serialNumber(x));
@@ -182,7 +198,8 @@ int certgate_identity_from_x509(X509 *x, struct certgate_identity *id)
 
 void certgate_identity_free(struct certgate_identity *id)
 {
-    if (id == NULL) return;
+    if (id == NULL)
+        return;
     free(id->subject);
     free(id->issuer);
     free(id->serial);

@@ -29,7 +29,8 @@ static void text_set(char *buf, size_t len, const char *fmt, ...)
     int n;
     size_t end, start, need;
 
-    if (buf == NULL || len == 0) return;
+    if (buf == NULL || len == 0)
+        return;
     va_start(ap, fmt);
     n = vsnprintf(buf, len, fmt, ap);
     va_end(ap);
@@ -37,13 +38,15 @@ static void text_set(char *buf, size_t len, const char *fmt, ...)
         buf[0] = '\0';
         return;
     }
-    if ((size_t)n < len) return;
+    if ((size_t)n < len)
+        return;
     /* Truncated: drop a UTF-8 sequence the cut left incomplete. */
     end = len - 1;
     start = end;
     while (start > 0 && ((unsigned char)buf[start - 1] & 0xC0) == 0x80)
         start--;
-    if (start == 0) return;
+    if (start == 0)
+        return;
     start--;
     need = 1;
     if (((unsigned char)buf[start] & 0xE0) == 0xC0)
@@ -52,7 +55,8 @@ static void text_set(char *buf, size_t len, const char *fmt, ...)
         need = 3;
     else if (((unsigned char)buf[start] & 0xF8) == 0xF0)
         need = 4;
-    if (start + need > end) buf[start] = '\0';
+    if (start + need > end)
+        buf[start] = '\0';
 }
 
 /* Append every certificate of <path> to <out>. Returns how many, or -1 with <err> set. */
@@ -106,7 +110,8 @@ static int load_file(const char *path, const char *what, STACK_OF(X509) *out, ch
         ERR_pop_to_mark();
     }
     BIO_free(bio);
-    if (n == 0) text_set(err, errlen, "%s file %s holds no certificate", what, path);
+    if (n == 0)
+        text_set(err, errlen, "%s file %s holds no certificate", what, path);
     return n > 0 ? n : -1;
 fail_alloc:
     ERR_pop_to_mark();
@@ -142,18 +147,22 @@ struct certgate_trust *certgate_trust_new(const char *const *ca_files, size_t n_
         return NULL;
     }
     t = calloc(1, sizeof(*t));
-    if (t == NULL) goto oom;
+    if (t == NULL)
+        goto oom;
     t->store = X509_STORE_new();
     t->roots = sk_X509_new_null();
     t->intermediates = sk_X509_new_null();
-    if (t->store == NULL || t->roots == NULL || t->intermediates == NULL) goto oom;
+    if (t->store == NULL || t->roots == NULL || t->intermediates == NULL)
+        goto oom;
     for (i = 0; i < n_ca; i++)
-        if (load_file(ca_files[i], "CA", t->roots, err, errlen) < 0) goto fail;
+        if (load_file(ca_files[i], "CA", t->roots, err, errlen) < 0)
+            goto fail;
     for (i = 0; i < n_intermediates; i++)
         if (load_file(intermediate_files[i], "intermediate", t->intermediates, err, errlen) < 0)
             goto fail;
     for (k = 0; k < sk_X509_num(t->roots); k++)
-        if (!X509_STORE_add_cert(t->store, sk_X509_value(t->roots, k))) goto oom;
+        if (!X509_STORE_add_cert(t->store, sk_X509_value(t->roots, k)))
+            goto oom;
     warm_extensions(t->roots);
     warm_extensions(t->intermediates);
     return t;
@@ -166,7 +175,8 @@ fail:
 
 void certgate_trust_free(struct certgate_trust *t)
 {
-    if (t == NULL) return;
+    if (t == NULL)
+        return;
     X509_STORE_free(t->store);
     sk_X509_pop_free(t->roots, X509_free);
     sk_X509_pop_free(t->intermediates, X509_free);
@@ -202,7 +212,8 @@ static enum certgate_reason verdict_of(X509_STORE_CTX *ctx, X509 *leaf, char *de
     char when[CERT_TIME_LEN];
     enum certgate_reason r;
 
-    if (cur == NULL) cur = leaf;
+    if (cur == NULL)
+        cur = leaf;
     cur_dn = cert_dn_format(X509_get_subject_name(cur));
     cdn = cur_dn != NULL ? cur_dn : "(unprintable)";
     what = X509_verify_cert_error_string(err);
@@ -261,7 +272,8 @@ enum certgate_reason certgate_verify_chain(const struct certgate_trust *t, X509 
     X509_STORE_CTX *ctx = NULL;
     enum certgate_reason r;
 
-    if (chain_out != NULL) *chain_out = NULL;
+    if (chain_out != NULL)
+        *chain_out = NULL;
     text_set(detail, detail_len, "%s", "");
     if (leaf == NULL) {
         text_set(detail, detail_len, "no client certificate was presented");
@@ -277,14 +289,17 @@ enum certgate_reason certgate_verify_chain(const struct certgate_trust *t, X509 
     if (presented != NULL && sk_X509_num(presented) > 0) {
         /* The peer's own chain first; without one the prebuilt stack is used as is. */
         joined = untrusted_join(presented, t->intermediates);
-        if (joined == NULL) goto internal;
+        if (joined == NULL)
+            goto internal;
         untrusted = joined;
     }
     ctx = X509_STORE_CTX_new();
-    if (ctx == NULL || !X509_STORE_CTX_init(ctx, t->store, leaf, untrusted)) goto internal;
+    if (ctx == NULL || !X509_STORE_CTX_init(ctx, t->store, leaf, untrusted))
+        goto internal;
     /* Anchors from a plain stack: look-ups take no X509_STORE lock (the store is kept for CRLs). */
     X509_STORE_CTX_set0_trusted_stack(ctx, t->roots);
-    if (at != 0) X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
+    if (at != 0)
+        X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
     /* No purpose yet: the verdict is chain and validity only. The clientAuth EKU check
      * (require_client_auth_eku) comes with the policy, as X509_PURPOSE_SSL_CLIENT here. */
     if (X509_verify_cert(ctx) != 1) {
@@ -293,7 +308,8 @@ enum certgate_reason certgate_verify_chain(const struct certgate_trust *t, X509 
     }
     if (chain_out != NULL) {
         *chain_out = X509_STORE_CTX_get1_chain(ctx);
-        if (*chain_out == NULL) goto internal;
+        if (*chain_out == NULL)
+            goto internal;
     }
     r = CERTGATE_OK;
     goto out;

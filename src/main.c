@@ -49,7 +49,8 @@ static struct config *load(int argc, char **argv, int *workers, int quick_ok)
     int nrest = 0;
     struct cfg_error err = {{0}};
     struct config *cfg = NULL;
-    if (rest == NULL || split_args(argc, argv, &file, workers, rest, &nrest) < 0) goto out;
+    if (rest == NULL || split_args(argc, argv, &file, workers, rest, &nrest) < 0)
+        goto out;
     if (file && nrest) {
         fprintf(stderr, "%s: unexpected with -c (quick-mode flags need no file)\n", rest[0]);
         goto out;
@@ -60,7 +61,8 @@ static struct config *load(int argc, char **argv, int *workers, int quick_ok)
         cfg = config_from_args(nrest, rest, &err);
     else
         snprintf(err.msg, sizeof(err.msg), "-c FILE is required");
-    if (cfg == NULL) fprintf(stderr, "%s\n", err.msg);
+    if (cfg == NULL)
+        fprintf(stderr, "%s\n", err.msg);
 out:
     free(rest);
     return cfg;
@@ -76,13 +78,16 @@ int main(int argc, char **argv)
     int workers = 0;
     if (!strcmp(cmd, "run")) {
         struct config *cfg = load(argc - 2, argv + 2, &workers, 1);
-        if (cfg == NULL) return 1;
-        if (workers == 0) workers = cfg->workers;
+        if (cfg == NULL)
+            return 1;
+        if (workers == 0)
+            workers = cfg->workers;
         return gateway_run(cfg, workers);
     }
     if (!strcmp(cmd, "check")) {
         struct config *cfg = load(argc - 2, argv + 2, &workers, 0);
-        if (cfg == NULL) return 1;
+        if (cfg == NULL)
+            return 1;
         printf("%s: ok\n", cfg->path ? cfg->path : "configuration");
         config_free(cfg);
         return 0;

@@ -40,10 +40,12 @@ int cfg_forward_defaults(struct cfg_forward *fwd)
 {
     cfg_forward_clear(fwd);
     fwd->headers = calloc(1, sizeof(*fwd->headers));
-    if (!fwd->headers) return -1;
+    if (!fwd->headers)
+        return -1;
     fwd->n_headers = 1;
     fwd->headers[0].name = strdup("X-ARR-ClientCert");
     fwd->headers[0].format = FWD_BASE64_DER;
-    if (!fwd->headers[0].name) return -1;
+    if (!fwd->headers[0].name)
+        return -1;
     return cfg_identity_defaults(&fwd->identity);
 }

@@ -61,7 +61,8 @@ char *cfg_read_file(const char *path, const char *shown, size_t *len, char *msg,
         }
         size_t r = fread(buf + got, 1, cap - 1 - got, f);
         got += r;
-        if (r == 0) break;
+        if (r == 0)
+            break;
     }
     if (ferror(f)) {
         say(msg, n, "cannot read '%s': %s", shown, strerror(errno));
@@ -102,10 +103,12 @@ static X509 *read_leaf(const char *path, const char *shown, char *msg, size_t n)
     X509 *x = NULL;
     int asked = 0;
 
-    if (!buf) return NULL;
+    if (!buf)
+        return NULL;
     ERR_clear_error();
     bio = BIO_new_mem_buf(buf, (int)len);
-    if (bio) x = PEM_read_bio_X509(bio, NULL, no_password, &asked);
+    if (bio)
+        x = PEM_read_bio_X509(bio, NULL, no_password, &asked);
     if (!x) {
         if (ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE)
             say(msg, n, "no certificate found in '%s'", shown);
@@ -126,7 +129,8 @@ static EVP_PKEY *read_key(const char *path, const char *shown, char *msg, size_t
     EVP_PKEY *k = NULL;
     int asked = 0;
 
-    if (!buf) return NULL;
+    if (!buf)
+        return NULL;
     /* OpenSSL 3 says only "unsupported" for a file with no key in it */
     if (!strstr(buf, "PRIVATE KEY-----")) {
         say(msg, n, "no private key found in '%s'", shown);
@@ -134,7 +138,8 @@ static EVP_PKEY *read_key(const char *path, const char *shown, char *msg, size_t
     }
     ERR_clear_error();
     bio = BIO_new_mem_buf(buf, (int)len);
-    if (bio) k = PEM_read_bio_PrivateKey(bio, NULL, no_password, &asked);
+    if (bio)
+        k = PEM_read_bio_PrivateKey(bio, NULL, no_password, &asked);
     if (!k && asked)
         say(msg, n, "private key '%s' is encrypted; use an unencrypted key or PKCS#12", shown);
     else if (!k)
@@ -156,7 +161,8 @@ int cfg_check_pem_pair(const char *cert, const char *cert_shown, const char *key
 
     *bad_key = 0;
     x = read_leaf(cert, cert_shown, msg, n);
-    if (!x) return -1;
+    if (!x)
+        return -1;
     *bad_key = 1;
     k = read_key(key, key_shown, msg, n);
     if (!k) {
@@ -186,7 +192,8 @@ int cfg_check_pkcs12(const char *path, const char *shown, const char *pw, int *b
     int rc = -1;
 
     *bad_pw = 0;
-    if (!buf) return -1;
+    if (!buf)
+        return -1;
     ERR_clear_error();
     p12 = d2i_PKCS12(NULL, &p, (long)len);
     if (!p12) {
@@ -239,7 +246,8 @@ int cfg_check_cert_file(const char *path, const char *shown, char *msg, size_t n
     X509 *x;
     int count = 0, asked = 0, rc = 0;
 
-    if (!buf) return -1;
+    if (!buf)
+        return -1;
     ERR_clear_error();
     bio = BIO_new_mem_buf(buf, (int)len);
     while (bio && (x = PEM_read_bio_X509(bio, NULL, no_password, &asked)) != NULL) {
@@ -266,12 +274,14 @@ int cfg_read_password(const char *env, const char *file, const char *file_shown,
 
     if (env) {
         const char *v = getenv(env);
-        if (!v) return say(msg, n, "environment variable '%s' is not set", env);
+        if (!v)
+            return say(msg, n, "environment variable '%s' is not set", env);
         *pw = strdup(v);
         return *pw ? 0 : say(msg, n, "out of memory");
     }
     buf = cfg_read_file(file, file_shown, &len, msg, n);
-    if (!buf) return -1;
+    if (!buf)
+        return -1;
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
         buf[--len] = '\0';
     *pw = buf;
@@ -280,7 +290,8 @@ int cfg_read_password(const char *env, const char *file, const char *file_shown,
 
 void config_password_free(char *pw)
 {
-    if (!pw) return;
+    if (!pw)
+        return;
     OPENSSL_cleanse(pw, strlen(pw));
     free(pw);
 }
@@ -289,7 +300,8 @@ char *config_cert_password(const struct cfg_cert *c, struct cfg_error *err)
 {
     char *pw = NULL;
 
-    if (!c->password_env && !c->password_file) return strdup("");
+    if (!c->password_env && !c->password_file)
+        return strdup("");
     if (cfg_read_password(c->password_env, c->password_file, c->password_file, &pw, err->msg,
                           sizeof(err->msg)))
         return NULL;

@@ -84,7 +84,8 @@ static void free_backend(struct cfg_backend *b)
 
 void config_free(struct config *cfg)
 {
-    if (!cfg) return;
+    if (!cfg)
+        return;
     for (size_t i = 0; i < cfg->n_listeners; i++)
         free_listener(&cfg->listeners[i]);
     free(cfg->listeners);

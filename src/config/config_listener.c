@@ -21,7 +21,8 @@ static int h_address(struct loader *ld, const struct yt_node *key, const struct 
     struct cfg_listener *l = obj;
     const char *s, *why;
 
-    if (ld_scalar(ld, key, val, &s)) return -1;
+    if (ld_scalar(ld, key, val, &s))
+        return -1;
     if (cfg_parse_address_why(s, &l->host, &l->port, &why))
         return ld_error(ld, val, "invalid address '%s': %s", s, why);
     l->address = strdup(s);
@@ -52,7 +53,8 @@ static int check_pkcs12(struct loader *ld, const struct yt_node *m, struct cfg_c
         return ld_error(ld, pw_node, "%s", msg);
     rc = cfg_check_pkcs12(c->pkcs12, yt_map_get(m, "pkcs12")->str, pw, &bad_pw, msg, sizeof(msg));
     config_password_free(pw);
-    if (rc) return ld_error(ld, bad_pw ? pw_node : yt_map_get(m, "pkcs12"), "%s", msg);
+    if (rc)
+        return ld_error(ld, bad_pw ? pw_node : yt_map_get(m, "pkcs12"), "%s", msg);
     return 0;
 }
 
@@ -78,7 +80,8 @@ static int finish_cert(struct loader *ld, const struct yt_node *m, struct cfg_ce
                         kenv ? "password_env" : "password_file");
     if (kenv && kfile)
         return ld_error(ld, kfile, "use either 'password_env' or 'password_file', not both");
-    if (kp12) return check_pkcs12(ld, m, c);
+    if (kp12)
+        return check_pkcs12(ld, m, c);
     if (cfg_check_pem_pair(c->cert, vcert->str, c->key, vkey->str, &bad_key, msg, sizeof(msg)))
         return ld_error(ld, bad_key ? vkey : vcert, "%s", msg);
     return 0;
@@ -89,16 +92,20 @@ static int h_certificates(struct loader *ld, const struct yt_node *key, const st
 {
     struct cfg_listener *l = obj;
 
-    if (ld_expect(ld, val, YT_SEQ, "'certificates'")) return -1;
-    if (val->n == 0) return ld_error(ld, val, "'certificates' must list at least one certificate");
+    if (ld_expect(ld, val, YT_SEQ, "'certificates'"))
+        return -1;
+    if (val->n == 0)
+        return ld_error(ld, val, "'certificates' must list at least one certificate");
     l->certs = calloc(val->n, sizeof(*l->certs));
-    if (!l->certs) return ld_error(ld, val, "out of memory");
+    if (!l->certs)
+        return ld_error(ld, val, "out of memory");
     l->n_certs = val->n;
     for (size_t i = 0; i < val->n; i++) {
         const struct yt_node *m = val->items[i];
         struct rule_set set = {cert_rules, N_RULES(cert_rules), &l->certs[i], 0};
 
-        if (ld_expect(ld, m, YT_MAP, "an entry of 'certificates'")) return -1;
+        if (ld_expect(ld, m, YT_MAP, "an entry of 'certificates'"))
+            return -1;
         ld_pos(ld, &l->certs[i].pos, m);
         if (ld_walk(ld, m, "in a certificate", &set, 1) || finish_cert(ld, m, &l->certs[i]))
             return -1;
@@ -121,7 +128,8 @@ static int h_ca_policy(struct loader *ld, const struct yt_node *key, const struc
 {
     const char *s;
 
-    if (ld_scalar(ld, key, val, &s)) return -1;
+    if (ld_scalar(ld, key, val, &s))
+        return -1;
     return ld_ref(ld, REF_CLIENT_AUTH_POLICY, val, obj);
 }
 
@@ -137,7 +145,8 @@ static const struct yt_node *first_inline_key(const struct yt_node *m)
 {
     for (size_t i = 0; i < m->n; i++)
         for (size_t j = 0; j < cfg_policy_n_rules; j++)
-            if (strcmp(m->pairs[i].key->str, cfg_policy_rules[j].name) == 0) return m->pairs[i].key;
+            if (strcmp(m->pairs[i].key->str, cfg_policy_rules[j].name) == 0)
+                return m->pairs[i].key;
     return m;
 }
 
@@ -150,14 +159,17 @@ static int h_client_auth(struct loader *ld, const struct yt_node *key, const str
     const struct yt_node *kpolicy;
     int inline_keys;
 
-    if (ld_expect(ld, val, YT_MAP, "'client_auth'")) return -1;
+    if (ld_expect(ld, val, YT_MAP, "'client_auth'"))
+        return -1;
     /* owned by <ca> from birth, so config_free finds it whatever fails */
     ca->policy = calloc(1, sizeof(*ca->policy));
-    if (!ca->policy) return ld_error(ld, val, "out of memory");
+    if (!ca->policy)
+        return ld_error(ld, val, "out of memory");
     ca->policy_inline = 1;
     ld_pos(ld, &ca->policy->pos, val);
     sets[1].obj = ca->policy;
-    if (ld_walk(ld, val, "in 'client_auth'", sets, 2)) return -1;
+    if (ld_walk(ld, val, "in 'client_auth'", sets, 2))
+        return -1;
     inline_keys = sets[1].seen > 0;
     kpolicy = yt_map_key(val, "policy");
     if (!inline_keys) {
@@ -192,7 +204,8 @@ static int h_tls(struct loader *ld, const struct yt_node *key, const struct yt_n
 {
     struct rule_set set = {tls_rules, N_RULES(tls_rules), obj, 0};
 
-    if (ld_expect(ld, val, YT_MAP, "'tls'")) return -1;
+    if (ld_expect(ld, val, YT_MAP, "'tls'"))
+        return -1;
     ((struct cfg_listener *)obj)->tls = 1;
     return ld_walk(ld, val, "in 'tls'", &set, 1);
 }
@@ -212,7 +225,8 @@ static int header_name(struct loader *ld, const struct yt_node *key, const struc
 {
     const char *s;
 
-    if (ld_scalar(ld, key, val, &s)) return -1;
+    if (ld_scalar(ld, key, val, &s))
+        return -1;
     if (*s && !cfg_header_name_ok(s))
         return ld_error(ld, val,
                         "invalid header name '%s' (letters, digits and !#$%%&'*+-.^_`|~ only)", s);
@@ -239,20 +253,24 @@ static int h_fwd_headers(struct loader *ld, const struct yt_node *key, const str
 {
     struct cfg_forward *fwd = obj;
 
-    if (ld_expect(ld, val, YT_SEQ, "'headers'")) return -1;
+    if (ld_expect(ld, val, YT_SEQ, "'headers'"))
+        return -1;
     for (size_t i = 0; i < fwd->n_headers; i++)
         free(fwd->headers[i].name);
     free(fwd->headers);
     fwd->headers = calloc(val->n ? val->n : 1, sizeof(*fwd->headers));
     fwd->n_headers = fwd->headers ? val->n : 0;
-    if (!fwd->headers) return ld_error(ld, val, "out of memory");
+    if (!fwd->headers)
+        return ld_error(ld, val, "out of memory");
     for (size_t i = 0; i < val->n; i++) {
         const struct yt_node *m = val->items[i];
         struct cfg_fwd_header *h = &fwd->headers[i];
         struct rule_set set = {fwd_header_rules, N_RULES(fwd_header_rules), h, 0};
 
-        if (ld_expect(ld, m, YT_MAP, "an entry of 'headers'")) return -1;
-        if (ld_walk(ld, m, "in a forward header", &set, 1)) return -1;
+        if (ld_expect(ld, m, YT_MAP, "an entry of 'headers'"))
+            return -1;
+        if (ld_walk(ld, m, "in a forward header", &set, 1))
+            return -1;
         if (h->chain && h->format != FWD_RFC9440)
             return ld_error(ld, yt_map_key(m, "chain"), "'chain' applies to format rfc9440 only");
     }
@@ -265,7 +283,8 @@ static int h_identity_name(struct loader *ld, const struct yt_node *key, const s
 {
     char **dst = LD_FIELD(obj, r, char *);
 
-    if (val->type == YT_SCALAR && val->plain && strcmp(val->str, "true") == 0) return 0;
+    if (val->type == YT_SCALAR && val->plain && strcmp(val->str, "true") == 0)
+        return 0;
     if ((val->type == YT_SCALAR && val->plain && strcmp(val->str, "false") == 0) ||
         (val->type == YT_SCALAR && !val->plain && !val->str[0])) {
         free(*dst);
@@ -324,13 +343,15 @@ static size_t forward_names(const struct cfg_forward *fwd, const struct yt_node 
         const struct yt_node *v = yt_map_get(id, identity_rules[i].name);
         const char *name =
             *(const char *const *)((const char *)&fwd->identity + identity_rules[i].off);
-        if (!name) continue;
+        if (!name)
+            continue;
         out[n].name = name;
         out[n].identity = identity_rules[i].name;
         out[n++].at = v ? v : id ? id : m;
     }
     for (size_t i = 0; i < fwd->n_headers; i++) {
-        if (!fwd->headers[i].name[0]) continue;
+        if (!fwd->headers[i].name[0])
+            continue;
         out[n].name = fwd->headers[i].name;
         out[n].identity = NULL;
         out[n++].at = hs ? yt_map_get(hs->items[i], "name") : m;
@@ -342,7 +363,8 @@ static int check_forward_names(struct loader *ld, const struct named *names, siz
 {
     for (size_t i = 1; i < n; i++)
         for (size_t j = 0; j < i; j++) {
-            if (strcasecmp(names[i].name, names[j].name) != 0) continue;
+            if (strcasecmp(names[i].name, names[j].name) != 0)
+                continue;
             if (names[j].identity)
                 return ld_error(ld, names[i].at,
                                 "header '%s' is also the identity header '%s' (rename it or turn "
@@ -366,7 +388,8 @@ static int h_forward(struct loader *ld, const struct yt_node *key, const struct 
     if (ld_expect(ld, val, YT_MAP, "'forward'") || ld_walk(ld, val, "in 'forward'", &set, 1))
         return -1;
     names = calloc(fwd->n_headers + N_RULES(identity_rules) + 1, sizeof(*names));
-    if (!names) return ld_error(ld, val, "out of memory");
+    if (!names)
+        return ld_error(ld, val, "out of memory");
     rc = check_forward_names(ld, names, forward_names(fwd, val, names));
     free(names);
     return rc;
@@ -377,7 +400,8 @@ static int h_forward(struct loader *ld, const struct yt_node *key, const struct 
 static int h_path_prefix(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
                          void *obj, const struct key_rule *r)
 {
-    if (ld_str(ld, key, val, obj, r)) return -1;
+    if (ld_str(ld, key, val, obj, r))
+        return -1;
     if (val->str[0] != '/')
         return ld_error(ld, val, "'path_prefix' must start with '/', got '%s'", val->str);
     return 0;
@@ -393,7 +417,8 @@ static int h_route_policy(struct loader *ld, const struct yt_node *key, const st
 {
     const char *s;
 
-    if (ld_scalar(ld, key, val, &s)) return -1;
+    if (ld_scalar(ld, key, val, &s))
+        return -1;
     if (strcmp(s, "none") == 0) {
         ((struct cfg_route *)obj)->policy_none = 1;
         return 0;
@@ -406,7 +431,8 @@ static int h_route_backend(struct loader *ld, const struct yt_node *key, const s
 {
     const char *s;
 
-    if (ld_scalar(ld, key, val, &s)) return -1;
+    if (ld_scalar(ld, key, val, &s))
+        return -1;
     return ld_ref(ld, REF_ROUTE_BACKEND, val, obj);
 }
 
@@ -418,7 +444,8 @@ static const struct key_rule route_rules[] = {
 
 static int same_match(const struct cfg_route *a, const struct cfg_route *b)
 {
-    if (!a->host != !b->host || (a->host && strcasecmp(a->host, b->host) != 0)) return 0;
+    if (!a->host != !b->host || (a->host && strcasecmp(a->host, b->host) != 0))
+        return 0;
     return strcmp(a->path_prefix, b->path_prefix) == 0;
 }
 
@@ -429,7 +456,8 @@ static int finish_route(struct loader *ld, const struct yt_node *m, struct cfg_l
 
     if (!rt->path_prefix && !(rt->path_prefix = strdup("/")))
         return ld_error(ld, m, "out of memory");
-    if (!yt_map_get(m, "backend") && ld_ref(ld, REF_ROUTE_BACKEND, NULL, rt)) return -1;
+    if (!yt_map_get(m, "backend") && ld_ref(ld, REF_ROUTE_BACKEND, NULL, rt))
+        return -1;
     for (size_t j = 0; j < i; j++)
         if (same_match(&l->routes[j], rt))
             return ld_error(ld, m,
@@ -444,18 +472,23 @@ static int h_routes(struct loader *ld, const struct yt_node *key, const struct y
 {
     struct cfg_listener *l = obj;
 
-    if (ld_expect(ld, val, YT_SEQ, "'routes'")) return -1;
-    if (val->n == 0) return ld_error(ld, val, "'routes' must list at least one route");
+    if (ld_expect(ld, val, YT_SEQ, "'routes'"))
+        return -1;
+    if (val->n == 0)
+        return ld_error(ld, val, "'routes' must list at least one route");
     l->routes = calloc(val->n, sizeof(*l->routes));
-    if (!l->routes) return ld_error(ld, val, "out of memory");
+    if (!l->routes)
+        return ld_error(ld, val, "out of memory");
     l->n_routes = val->n;
     for (size_t i = 0; i < val->n; i++) {
         const struct yt_node *m = val->items[i];
         struct rule_set set = {route_rules, N_RULES(route_rules), &l->routes[i], 0};
 
-        if (ld_expect(ld, m, YT_MAP, "an entry of 'routes'")) return -1;
+        if (ld_expect(ld, m, YT_MAP, "an entry of 'routes'"))
+            return -1;
         ld_pos(ld, &l->routes[i].pos, m);
-        if (ld_walk(ld, m, "in a route", &set, 1) || finish_route(ld, m, l, i)) return -1;
+        if (ld_walk(ld, m, "in a route", &set, 1) || finish_route(ld, m, l, i))
+            return -1;
     }
     return 0;
 }
@@ -514,12 +547,16 @@ static int one_listener(struct loader *ld, const struct yt_node *m, struct cfg_l
     struct cfg_listener *l = &ls[i];
     struct rule_set set = {listener_rules, N_RULES(listener_rules), l, 0};
 
-    if (ld_expect(ld, m, YT_MAP, "an entry of 'listeners'")) return -1;
+    if (ld_expect(ld, m, YT_MAP, "an entry of 'listeners'"))
+        return -1;
     ld_pos(ld, &l->pos, m);
     cfg_listener_defaults(l);
-    if (cfg_forward_defaults(&l->forward)) return ld_error(ld, m, "out of memory");
-    if (ld_walk(ld, m, "in a listener", &set, 1) || check_unique(ld, m, ls, i)) return -1;
-    if (l->routes) return 0;
+    if (cfg_forward_defaults(&l->forward))
+        return ld_error(ld, m, "out of memory");
+    if (ld_walk(ld, m, "in a listener", &set, 1) || check_unique(ld, m, ls, i))
+        return -1;
+    if (l->routes)
+        return 0;
     /* no routes: everything goes to the default backend */
     l->routes = calloc(1, sizeof(*l->routes));
     if (!l->routes || !(l->routes[0].path_prefix = strdup("/")))
@@ -534,12 +571,16 @@ int ld_listeners(struct loader *ld, const struct yt_node *key, const struct yt_n
 {
     struct config *cfg = obj;
 
-    if (ld_expect(ld, val, YT_SEQ, "'listeners'")) return -1;
-    if (val->n == 0) return ld_error(ld, val, "'listeners' must list at least one listener");
+    if (ld_expect(ld, val, YT_SEQ, "'listeners'"))
+        return -1;
+    if (val->n == 0)
+        return ld_error(ld, val, "'listeners' must list at least one listener");
     cfg->listeners = calloc(val->n, sizeof(*cfg->listeners));
-    if (!cfg->listeners) return ld_error(ld, val, "out of memory");
+    if (!cfg->listeners)
+        return ld_error(ld, val, "out of memory");
     cfg->n_listeners = val->n;
     for (size_t i = 0; i < val->n; i++)
-        if (one_listener(ld, val->items[i], cfg->listeners, i)) return -1;
+        if (one_listener(ld, val->items[i], cfg->listeners, i))
+            return -1;
     return 0;
 }

@@ -18,10 +18,12 @@ int ld_error(struct loader *ld, const struct yt_node *at, const char *fmt, ...)
     va_list ap;
     int off;
 
-    if (ld->failed) return -1;
+    if (ld->failed)
+        return -1;
     ld->failed = 1;
     off = snprintf(ld->err->msg, size, "%s:%d:%d: ", ld->file, at ? at->line : 1, at ? at->col : 1);
-    if (off < 0 || (size_t)off >= size) return -1;
+    if (off < 0 || (size_t)off >= size)
+        return -1;
     va_start(ap, fmt);
     vsnprintf(ld->err->msg + off, size - (size_t)off, fmt, ap);
     va_end(ap);
@@ -31,9 +33,12 @@ int ld_error(struct loader *ld, const struct yt_node *at, const char *fmt, ...)
 /* "a mapping", "a list", "null" or the scalar quoted, for "got ..." */
 static const char *describe(const struct yt_node *n, char *buf, size_t size)
 {
-    if (n->type == YT_MAP) return "a mapping";
-    if (n->type == YT_SEQ) return "a list";
-    if (yt_is_null(n)) return "null";
+    if (n->type == YT_MAP)
+        return "a mapping";
+    if (n->type == YT_SEQ)
+        return "a list";
+    if (yt_is_null(n))
+        return "null";
     if (n->len > 40)
         snprintf(buf, size, "'%.37s...'", n->str);
     else
@@ -46,7 +51,8 @@ int ld_expect(struct loader *ld, const struct yt_node *n, enum yt_type type, con
     static const char *const names[] = {"a string", "a list", "a mapping"};
     char buf[64];
 
-    if (n->type == type && !yt_is_null(n)) return 0;
+    if (n->type == type && !yt_is_null(n))
+        return 0;
     return ld_error(ld, n, "expected %s for %s, got %s", names[type], what,
                     describe(n, buf, sizeof(buf)));
 }
@@ -57,7 +63,8 @@ int ld_scalar(struct loader *ld, const struct yt_node *key, const struct yt_node
     char what[80];
 
     snprintf(what, sizeof(what), "'%s'", key->str);
-    if (ld_expect(ld, val, YT_SCALAR, what)) return -1;
+    if (ld_expect(ld, val, YT_SCALAR, what))
+        return -1;
     *out = val->str;
     return 0;
 }
@@ -87,14 +94,16 @@ int ld_walk(struct loader *ld, const struct yt_node *map, const char *where, str
 
         for (s = 0; s < n_sets && !rule; s++)
             for (size_t i = 0; i < sets[s].n && !rule; i++)
-                if (strcmp(sets[s].rules[i].name, key->str) == 0) rule = &sets[s].rules[i];
+                if (strcmp(sets[s].rules[i].name, key->str) == 0)
+                    rule = &sets[s].rules[i];
         if (!rule) {
             join_names(valid, sizeof(valid), sets, n_sets);
             return ld_error(ld, key, "unknown key '%s' %s (valid keys: %s)", key->str, where,
                             valid);
         }
         sets[s - 1].seen++;
-        if (rule->fn(ld, key, map->pairs[p].val, sets[s - 1].obj, rule)) return -1;
+        if (rule->fn(ld, key, map->pairs[p].val, sets[s - 1].obj, rule))
+            return -1;
     }
     for (size_t s = 0; s < n_sets; s++)
         for (size_t i = 0; i < sets[s].n; i++)
@@ -109,7 +118,8 @@ int ld_ref(struct loader *ld, enum ref_kind kind, const struct yt_node *node, vo
     if (ld->n_refs == ld->cap_refs) {
         size_t cap = ld->cap_refs ? ld->cap_refs * 2 : 16;
         struct pending_ref *r = realloc(ld->refs, cap * sizeof(*r));
-        if (!r) return ld_error(ld, node, "out of memory");
+        if (!r)
+            return ld_error(ld, node, "out of memory");
         ld->refs = r;
         ld->cap_refs = cap;
     }
@@ -133,8 +143,10 @@ int ld_str(struct loader *ld, const struct yt_node *key, const struct yt_node *v
     const char *s;
     char **dst = LD_FIELD(obj, r, char *);
 
-    if (ld_scalar(ld, key, val, &s)) return -1;
-    if (!*s) return ld_error(ld, val, "'%s' must not be empty", key->str);
+    if (ld_scalar(ld, key, val, &s))
+        return -1;
+    if (!*s)
+        return ld_error(ld, val, "'%s' must not be empty", key->str);
     free(*dst);
     *dst = strdup(s);
     return *dst ? 0 : ld_error(ld, val, "out of memory");
@@ -145,7 +157,8 @@ int ld_path(struct loader *ld, const struct yt_node *key, const struct yt_node *
 {
     char **dst = LD_FIELD(obj, r, char *);
 
-    if (ld_str(ld, key, val, obj, r)) return -1;
+    if (ld_str(ld, key, val, obj, r))
+        return -1;
     free(*dst);
     *dst = cfg_abspath(ld->cfg->dir, val->str);
     return *dst ? 0 : ld_error(ld, val, "out of memory");
@@ -157,13 +170,15 @@ int ld_duration(struct loader *ld, const struct yt_node *key, const struct yt_no
     const char *s;
     uint64_t ms;
 
-    if (ld_scalar(ld, key, val, &s)) return -1;
+    if (ld_scalar(ld, key, val, &s))
+        return -1;
     if (config_parse_duration(s, &ms))
         return ld_error(ld, val,
                         "invalid duration '%s' for '%s': use a number and a unit, as 500ms, "
                         "30s, 5m or 1h",
                         s, key->str);
-    if (ms == 0) return ld_error(ld, val, "'%s' must be greater than 0", key->str);
+    if (ms == 0)
+        return ld_error(ld, val, "'%s' must be greater than 0", key->str);
     *LD_FIELD(obj, r, uint64_t) = ms;
     return 0;
 }
@@ -174,13 +189,15 @@ int ld_size(struct loader *ld, const struct yt_node *key, const struct yt_node *
     const char *s;
     size_t v;
 
-    if (ld_scalar(ld, key, val, &s)) return -1;
+    if (ld_scalar(ld, key, val, &s))
+        return -1;
     if (config_parse_size(s, &v))
         return ld_error(ld, val,
                         "invalid size '%s' for '%s': use bytes or a binary unit, as 4096, 16k, "
                         "32KiB or 1MiB",
                         s, key->str);
-    if (v == 0) return ld_error(ld, val, "'%s' must be greater than 0", key->str);
+    if (v == 0)
+        return ld_error(ld, val, "'%s' must be greater than 0", key->str);
     *LD_FIELD(obj, r, size_t) = v;
     return 0;
 }
@@ -208,7 +225,8 @@ int ld_count(struct loader *ld, const struct yt_node *key, const struct yt_node 
 {
     long v = 0;
 
-    if (whole(ld, key, val, 1, INT_MAX, &v)) return -1;
+    if (whole(ld, key, val, 1, INT_MAX, &v))
+        return -1;
     *LD_FIELD(obj, r, size_t) = (size_t)v;
     return 0;
 }
@@ -235,10 +253,12 @@ int ld_enum(struct loader *ld, const struct yt_node *key, const struct yt_node *
     size_t used = 0;
     const char *s;
 
-    if (ld_scalar(ld, key, val, &s)) return -1;
+    if (ld_scalar(ld, key, val, &s))
+        return -1;
     for (const struct enum_val *e = r->enums; e->name; e++) {
         if (strcmp(e->name, s) == 0) {
-            if (r->off != NO_FIELD) *LD_FIELD(obj, r, int) = e->value;
+            if (r->off != NO_FIELD)
+                *LD_FIELD(obj, r, int) = e->value;
             return 0;
         }
         if (used < sizeof(valid)) {
@@ -258,7 +278,8 @@ int ld_map(struct loader *ld, const struct yt_node *key, const struct yt_node *v
 
     snprintf(what, sizeof(what), "'%s'", key->str);
     snprintf(where, sizeof(where), "in '%s'", key->str);
-    if (ld_expect(ld, val, YT_MAP, what)) return -1;
+    if (ld_expect(ld, val, YT_MAP, what))
+        return -1;
     return ld_walk(ld, val, where, &set, 1);
 }
 
@@ -268,10 +289,13 @@ static int one_cert_file(struct loader *ld, const struct yt_node *key, const str
     char msg[sizeof(ld->err->msg)], what[80];
 
     snprintf(what, sizeof(what), "an entry of '%s'", key->str);
-    if (ld_expect(ld, item, YT_SCALAR, what)) return -1;
-    if (!item->str[0]) return ld_error(ld, item, "'%s' must not name an empty path", key->str);
+    if (ld_expect(ld, item, YT_SCALAR, what))
+        return -1;
+    if (!item->str[0])
+        return ld_error(ld, item, "'%s' must not name an empty path", key->str);
     *dst = cfg_abspath(ld->cfg->dir, item->str);
-    if (!*dst) return ld_error(ld, item, "out of memory");
+    if (!*dst)
+        return ld_error(ld, item, "out of memory");
     if (cfg_check_cert_file(*dst, item->str, msg, sizeof(msg)))
         return ld_error(ld, item, "%s", msg);
     return 0;
@@ -289,9 +313,11 @@ int ld_cert_files(struct loader *ld, const struct yt_node *key, const struct yt_
     if (val->type == YT_MAP || yt_is_null(val))
         return ld_error(ld, val, "expected a file name or a list of file names for '%s', got %s",
                         key->str, describe(val, buf, sizeof(buf)));
-    if (count == 0) return ld_error(ld, val, "'%s' must name at least one file", key->str);
+    if (count == 0)
+        return ld_error(ld, val, "'%s' must name at least one file", key->str);
     *dst = calloc(count, sizeof(**dst));
-    if (!*dst) return ld_error(ld, val, "out of memory");
+    if (!*dst)
+        return ld_error(ld, val, "out of memory");
     *n = count;
     for (size_t i = 0; i < count; i++)
         if (one_cert_file(ld, key, val->type == YT_SEQ ? val->items[i] : val, &(*dst)[i]))
@@ -323,9 +349,11 @@ static int h_policies(struct loader *ld, const struct yt_node *key, const struct
     struct config *cfg = obj;
     char what[160];
 
-    if (ld_expect(ld, val, YT_MAP, "'policies'")) return -1;
+    if (ld_expect(ld, val, YT_MAP, "'policies'"))
+        return -1;
     cfg->policies = calloc(val->n ? val->n : 1, sizeof(*cfg->policies));
-    if (!cfg->policies) return ld_error(ld, val, "out of memory");
+    if (!cfg->policies)
+        return ld_error(ld, val, "out of memory");
     cfg->n_policies = val->n;
     for (size_t i = 0; i < val->n; i++) {
         const struct yt_node *name = val->pairs[i].key, *body = val->pairs[i].val;
@@ -336,14 +364,18 @@ static int h_policies(struct loader *ld, const struct yt_node *key, const struct
             return ld_error(ld, name,
                             "the policy name 'none' is reserved (a route's "
                             "'policy: none' means no check)");
-        if (!name->str[0]) return ld_error(ld, name, "a policy name must not be empty");
+        if (!name->str[0])
+            return ld_error(ld, name, "a policy name must not be empty");
         p->name = strdup(name->str);
-        if (!p->name) return ld_error(ld, name, "out of memory");
+        if (!p->name)
+            return ld_error(ld, name, "out of memory");
         ld_pos(ld, &p->pos, name);
         snprintf(what, sizeof(what), "policy '%.100s'", name->str);
-        if (ld_expect(ld, body, YT_MAP, what)) return -1;
+        if (ld_expect(ld, body, YT_MAP, what))
+            return -1;
         snprintf(what, sizeof(what), "in policy '%.100s'", name->str);
-        if (ld_walk(ld, body, what, &set, 1) || ld_policy_finish(ld, body, p, what)) return -1;
+        if (ld_walk(ld, body, what, &set, 1) || ld_policy_finish(ld, body, p, what))
+            return -1;
     }
     return 0;
 }
@@ -356,20 +388,25 @@ static int h_servers(struct loader *ld, const struct yt_node *key, const struct 
     struct cfg_backend *b = obj;
     const char *why;
 
-    if (ld_expect(ld, val, YT_SEQ, "'servers'")) return -1;
-    if (val->n == 0) return ld_error(ld, val, "'servers' must list at least one URL");
+    if (ld_expect(ld, val, YT_SEQ, "'servers'"))
+        return -1;
+    if (val->n == 0)
+        return ld_error(ld, val, "'servers' must list at least one URL");
     b->servers = calloc(val->n, sizeof(*b->servers));
-    if (!b->servers) return ld_error(ld, val, "out of memory");
+    if (!b->servers)
+        return ld_error(ld, val, "out of memory");
     b->n_servers = val->n;
     for (size_t i = 0; i < val->n; i++) {
         const struct yt_node *item = val->items[i];
         struct cfg_server *s = &b->servers[i];
 
-        if (ld_expect(ld, item, YT_SCALAR, "an entry of 'servers'")) return -1;
+        if (ld_expect(ld, item, YT_SCALAR, "an entry of 'servers'"))
+            return -1;
         if (cfg_parse_url_why(item->str, &s->tls, &s->host, &s->port, &why))
             return ld_error(ld, item, "invalid server URL '%s': %s", item->str, why);
         s->url = strdup(item->str);
-        if (!s->url) return ld_error(ld, item, "out of memory");
+        if (!s->url)
+            return ld_error(ld, item, "out of memory");
     }
     return 0;
 }
@@ -394,24 +431,30 @@ static int h_backends(struct loader *ld, const struct yt_node *key, const struct
     struct config *cfg = obj;
     char what[160];
 
-    if (ld_expect(ld, val, YT_MAP, "'backends'")) return -1;
+    if (ld_expect(ld, val, YT_MAP, "'backends'"))
+        return -1;
     /* one spare slot for the implicit echo backend */
     cfg->backends = calloc(val->n + 1, sizeof(*cfg->backends));
-    if (!cfg->backends) return ld_error(ld, val, "out of memory");
+    if (!cfg->backends)
+        return ld_error(ld, val, "out of memory");
     cfg->n_backends = val->n;
     for (size_t i = 0; i < val->n; i++) {
         const struct yt_node *name = val->pairs[i].key, *body = val->pairs[i].val;
         struct cfg_backend *b = &cfg->backends[i];
         struct rule_set set = {backend_rules, N_RULES(backend_rules), b, 0};
 
-        if (!name->str[0]) return ld_error(ld, name, "a backend name must not be empty");
+        if (!name->str[0])
+            return ld_error(ld, name, "a backend name must not be empty");
         b->name = strdup(name->str);
-        if (!b->name) return ld_error(ld, name, "out of memory");
+        if (!b->name)
+            return ld_error(ld, name, "out of memory");
         ld_pos(ld, &b->pos, name);
         snprintf(what, sizeof(what), "backend '%.100s'", name->str);
-        if (ld_expect(ld, body, YT_MAP, what)) return -1;
+        if (ld_expect(ld, body, YT_MAP, what))
+            return -1;
         snprintf(what, sizeof(what), "in backend '%.100s'", name->str);
-        if (ld_walk(ld, body, what, &set, 1)) return -1;
+        if (ld_walk(ld, body, what, &set, 1))
+            return -1;
         if (!b->n_servers && !b->builtin_echo)
             return ld_error(ld, body, "backend '%s' needs 'servers' or 'builtin'", b->name);
         if (b->n_servers && b->builtin_echo)
@@ -429,7 +472,8 @@ static int h_admin_address(struct loader *ld, const struct yt_node *key, const s
     struct cfg_admin *a = obj;
     const char *s, *why;
 
-    if (ld_scalar(ld, key, val, &s)) return -1;
+    if (ld_scalar(ld, key, val, &s))
+        return -1;
     if (cfg_parse_address_why(s, &a->host, &a->port, &why))
         return ld_error(ld, val, "invalid address '%s': %s", s, why);
     a->address = strdup(s);
@@ -453,7 +497,8 @@ static int h_workers(struct loader *ld, const struct yt_node *key, const struct 
 {
     long v = 0;
 
-    if (whole(ld, key, val, 1, MAX_WORKERS, &v)) return -1;
+    if (whole(ld, key, val, 1, MAX_WORKERS, &v))
+        return -1;
     ((struct config *)obj)->workers = (int)v;
     return 0;
 }
@@ -493,7 +538,8 @@ static struct cfg_policy *find_policy(struct loader *ld, const struct yt_node *n
     char names[256];
 
     for (size_t i = 0; i < cfg->n_policies; i++)
-        if (strcmp(cfg->policies[i].name, name->str) == 0) return &cfg->policies[i];
+        if (strcmp(cfg->policies[i].name, name->str) == 0)
+            return &cfg->policies[i];
     list_names(names, sizeof(names), "policies", cfg->n_policies, cfg->policies,
                sizeof(*cfg->policies), offsetof(struct cfg_policy, name));
     ld_error(ld, name, "undefined policy '%s' (%s)", name->str, names);
@@ -507,10 +553,14 @@ static struct cfg_backend *default_backend(struct loader *ld)
     struct cfg_backend *b;
 
     for (size_t i = 0; i < cfg->n_backends; i++)
-        if (strcmp(cfg->backends[i].name, "default") == 0) return &cfg->backends[i];
-    if (cfg->n_backends) return &cfg->backends[0];
-    if (!cfg->backends) cfg->backends = calloc(1, sizeof(*cfg->backends));
-    if (!cfg->backends) return NULL;
+        if (strcmp(cfg->backends[i].name, "default") == 0)
+            return &cfg->backends[i];
+    if (cfg->n_backends)
+        return &cfg->backends[0];
+    if (!cfg->backends)
+        cfg->backends = calloc(1, sizeof(*cfg->backends));
+    if (!cfg->backends)
+        return NULL;
     b = &cfg->backends[0];
     b->name = strdup("echo");
     b->builtin_echo = 1;
@@ -525,11 +575,13 @@ static struct cfg_backend *find_backend(struct loader *ld, const struct yt_node 
 
     if (!name) {
         struct cfg_backend *b = default_backend(ld);
-        if (!b) ld_error(ld, NULL, "out of memory");
+        if (!b)
+            ld_error(ld, NULL, "out of memory");
         return b;
     }
     for (size_t i = 0; i < cfg->n_backends; i++)
-        if (strcmp(cfg->backends[i].name, name->str) == 0) return &cfg->backends[i];
+        if (strcmp(cfg->backends[i].name, name->str) == 0)
+            return &cfg->backends[i];
     list_names(names, sizeof(names), "backends", cfg->n_backends, cfg->backends,
                sizeof(*cfg->backends), offsetof(struct cfg_backend, name));
     ld_error(ld, name, "undefined backend '%s' (%s)", name->str, names);
@@ -546,15 +598,18 @@ static int resolve_refs(struct loader *ld)
         switch (ref->kind) {
         case REF_ROUTE_POLICY:
             route->policy = find_policy(ld, ref->node);
-            if (!route->policy) return -1;
+            if (!route->policy)
+                return -1;
             break;
         case REF_CLIENT_AUTH_POLICY:
             ca->policy = find_policy(ld, ref->node);
-            if (!ca->policy) return -1;
+            if (!ca->policy)
+                return -1;
             break;
         case REF_ROUTE_BACKEND:
             route->backend = find_backend(ld, ref->node);
-            if (!route->backend) return -1;
+            if (!route->backend)
+                return -1;
             break;
         }
     }
@@ -566,7 +621,8 @@ static int check_admin(struct loader *ld, const struct yt_node *root)
     struct config *cfg = ld->cfg;
     const struct yt_node *at = yt_map_get(yt_map_get(root, "admin"), "address");
 
-    if (!cfg->admin.address) return 0;
+    if (!cfg->admin.address)
+        return 0;
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         struct cfg_listener *l = &cfg->listeners[i];
         if (cfg_addr_conflict(cfg->admin.host, cfg->admin.port, l->host, l->port))
@@ -587,10 +643,12 @@ static char *dir_of(const char *path)
     if (path[0] == '/') {
         abs = strdup(path);
     } else {
-        if (!getcwd(cwd, sizeof(cwd))) return NULL;
+        if (!getcwd(cwd, sizeof(cwd)))
+            return NULL;
         abs = cfg_abspath(cwd, path);
     }
-    if (!abs) return NULL;
+    if (!abs)
+        return NULL;
     slash = strrchr(abs, '/');
     if (slash == abs)
         slash[1] = '\0';
@@ -604,11 +662,13 @@ static int load_root(struct loader *ld, const struct yt_node *root)
     struct rule_set set = {top_rules, N_RULES(top_rules), ld->cfg, 0};
     char buf[64];
 
-    if (!root) return ld_error(ld, NULL, "the file is empty; expected a mapping with 'listeners'");
+    if (!root)
+        return ld_error(ld, NULL, "the file is empty; expected a mapping with 'listeners'");
     if (root->type != YT_MAP)
         return ld_error(ld, root, "expected a mapping at the top level, got %s",
                         describe(root, buf, sizeof(buf)));
-    if (ld_walk(ld, root, "at the top level", &set, 1) || resolve_refs(ld)) return -1;
+    if (ld_walk(ld, root, "at the top level", &set, 1) || resolve_refs(ld))
+        return -1;
     return check_admin(ld, root);
 }
 
@@ -624,7 +684,8 @@ struct config *config_load(const char *path, struct cfg_error *err)
 
     err->msg[0] = '\0';
     text = cfg_read_file(path, path, &len, err->msg, sizeof(err->msg));
-    if (!text) return NULL;
+    if (!text)
+        return NULL;
     cfg = calloc(1, sizeof(*cfg));
     if (!cfg || !(cfg->path = strdup(path)) || !(cfg->dir = dir_of(path))) {
         snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);

@@ -16,7 +16,8 @@ static int read_uint(const char **p, uint64_t *v)
     *v = 0;
     while (isdigit((unsigned char)**p)) {
         unsigned d = (unsigned)(**p - '0');
-        if (*v > (UINT64_MAX - d) / 10) return -1;
+        if (*v > (UINT64_MAX - d) / 10)
+            return -1;
         *v = *v * 10 + d;
         (*p)++;
         n++;
@@ -26,7 +27,8 @@ static int read_uint(const char **p, uint64_t *v)
 
 static int mul_ok(uint64_t a, uint64_t b, uint64_t *out)
 {
-    if (b && a > UINT64_MAX / b) return 0;
+    if (b && a > UINT64_MAX / b)
+        return 0;
     *out = a * b;
     return 1;
 }
@@ -42,17 +44,22 @@ int config_parse_duration(const char *s, uint64_t *ms)
     uint64_t total = 0, v, part;
     const char *p = s;
 
-    if (!s || !*s) return -1;
+    if (!s || !*s)
+        return -1;
     while (*p) {
         size_t i, ulen = 0;
-        if (read_uint(&p, &v) <= 0) return -1;
+        if (read_uint(&p, &v) <= 0)
+            return -1;
         for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
             ulen = strlen(units[i].unit);
             /* "m" must not swallow the "m" of "ms" */
-            if (strncmp(p, units[i].unit, ulen) == 0 && !isalpha((unsigned char)p[ulen])) break;
+            if (strncmp(p, units[i].unit, ulen) == 0 && !isalpha((unsigned char)p[ulen]))
+                break;
         }
-        if (i == sizeof(units) / sizeof(units[0])) return -1;
-        if (!mul_ok(v, units[i].ms, &part) || total > UINT64_MAX - part) return -1;
+        if (i == sizeof(units) / sizeof(units[0]))
+            return -1;
+        if (!mul_ok(v, units[i].ms, &part) || total > UINT64_MAX - part)
+            return -1;
         total += part;
         p += ulen;
     }
@@ -79,10 +86,13 @@ int config_parse_size(const char *s, size_t *bytes)
     const char *p = s;
     uint64_t v, out;
 
-    if (!s || read_uint(&p, &v) <= 0) return -1;
+    if (!s || read_uint(&p, &v) <= 0)
+        return -1;
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(p, units[i].unit) != 0) continue;
-        if (!mul_ok(v, units[i].mult, &out) || out > SIZE_MAX) return -1;
+        if (strcmp(p, units[i].unit) != 0)
+            continue;
+        if (!mul_ok(v, units[i].mult, &out) || out > SIZE_MAX)
+            return -1;
         *bytes = (size_t)out;
         return 0;
     }
@@ -167,7 +177,8 @@ int cfg_parse_address_why(const char *s, char **host, int *port, const char **wh
             return -1;
         }
     }
-    if (parse_port(colon + 1, port, why)) return -1;
+    if (parse_port(colon + 1, port, why))
+        return -1;
     *host = strdup(h);
     if (!*host) {
         *why = "out of memory";
@@ -185,9 +196,11 @@ int config_parse_address(const char *s, char **host, int *port)
 
 static int hostname_ok(const char *h, size_t len)
 {
-    if (len == 0 || len > 253) return 0;
+    if (len == 0 || len > 253)
+        return 0;
     for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.' && h[i] != '_') return 0;
+        if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.' && h[i] != '_')
+            return 0;
     return 1;
 }
 
@@ -252,7 +265,8 @@ int cfg_parse_url_why(const char *s, int *tls, char **host, int *port, const cha
         }
         memcpy(pbuf, p + 1, (size_t)(end - p - 1));
         pbuf[end - p - 1] = '\0';
-        if (parse_port(pbuf, port, why)) return -1;
+        if (parse_port(pbuf, port, why))
+            return -1;
     }
     *host = strdup(buf);
     if (!*host) {
@@ -271,9 +285,11 @@ int config_parse_url(const char *s, int *tls, char **host, int *port)
 
 int cfg_header_name_ok(const char *s)
 {
-    if (!*s) return 0;
+    if (!*s)
+        return 0;
     for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s)) return 0;
+        if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+            return 0;
     return 1;
 }
 
@@ -282,12 +298,15 @@ char *cfg_abspath(const char *dir, const char *p)
     size_t dl, pl;
     char *out;
 
-    if (p[0] == '/' || !dir) return strdup(p);
+    if (p[0] == '/' || !dir)
+        return strdup(p);
     dl = strlen(dir);
     pl = strlen(p);
-    if (dl && dir[dl - 1] == '/') dl--;
+    if (dl && dir[dl - 1] == '/')
+        dl--;
     out = malloc(dl + pl + 2);
-    if (!out) return NULL;
+    if (!out)
+        return NULL;
     memcpy(out, dir, dl);
     out[dl] = '/';
     memcpy(out + dl + 1, p, pl + 1);
@@ -296,8 +315,10 @@ char *cfg_abspath(const char *dir, const char *p)
 
 static int to_bin(const char *h, unsigned char *bin)
 {
-    if (inet_pton(AF_INET, h, bin) == 1) return AF_INET;
-    if (inet_pton(AF_INET6, h, bin) == 1) return AF_INET6;
+    if (inet_pton(AF_INET, h, bin) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, h, bin) == 1)
+        return AF_INET6;
     return 0;
 }
 
@@ -308,10 +329,12 @@ int cfg_addr_conflict(const char *a_host, int a_port, const char *b_host, int b_
     int fa, fb;
     size_t len;
 
-    if (a_port != b_port) return 0;
+    if (a_port != b_port)
+        return 0;
     fa = to_bin(a_host, a);
     fb = to_bin(b_host, b);
-    if (!fa || fa != fb) return 0;
+    if (!fa || fa != fb)
+        return 0;
     len = fa == AF_INET ? 4 : 16;
     return memcmp(a, b, len) == 0 || memcmp(a, zero, len) == 0 || memcmp(b, zero, len) == 0;
 }

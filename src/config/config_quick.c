@@ -62,7 +62,8 @@ static int qerr(struct cfg_error *err, const char *flag, const char *fmt, ...)
     va_list ap;
     int off = snprintf(err->msg, sizeof(err->msg), "%s: ", flag);
 
-    if (off < 0 || (size_t)off >= sizeof(err->msg)) return -1;
+    if (off < 0 || (size_t)off >= sizeof(err->msg))
+        return -1;
     va_start(ap, fmt);
     vsnprintf(err->msg + off, sizeof(err->msg) - (size_t)off, fmt, ap);
     va_end(ap);
@@ -80,7 +81,8 @@ static int record(struct quick *q, const struct flag *f, const char *v, size_t a
     }
     if (f->kind == FLAG_ONE) {
         const char **dst = (const char **)(base + f->off);
-        if (*dst) return qerr(err, f->name, "given more than once");
+        if (*dst)
+            return qerr(err, f->name, "given more than once");
         *dst = v;
         return 0;
     }
@@ -109,8 +111,10 @@ static int scan(int argc, char **argv, struct quick *q, struct cfg_error *err)
             if (strlen(flags[k].name) == len && strncmp(flags[k].name, arg, len) == 0)
                 f = &flags[k];
         snprintf(name, sizeof(name), "%.*s", (int)(len < 60 ? len : 60), arg);
-        if (!f) return qerr(err, name, "unknown flag");
-        if (f->kind == FLAG_SWITCH && eq) return qerr(err, name, "takes no value");
+        if (!f)
+            return qerr(err, name, "unknown flag");
+        if (f->kind == FLAG_SWITCH && eq)
+            return qerr(err, name, "takes no value");
         if (f->kind != FLAG_SWITCH) {
             if (eq)
                 v = eq + 1;
@@ -119,7 +123,8 @@ static int scan(int argc, char **argv, struct quick *q, struct cfg_error *err)
             else
                 return qerr(err, name, "needs a value");
         }
-        if (record(q, f, v, (size_t)argc, err)) return -1;
+        if (record(q, f, v, (size_t)argc, err))
+            return -1;
     }
     return 0;
 }
@@ -130,7 +135,8 @@ static int enum_value(const char *flag, const char *s, const char *const *names,
     char valid[128] = "";
 
     for (int i = 0; i < n; i++) {
-        if (strcmp(s, names[i]) == 0) return i;
+        if (strcmp(s, names[i]) == 0)
+            return i;
         strcat(valid, i ? ", " : "");
         strcat(valid, names[i]);
     }
@@ -151,22 +157,27 @@ static int build_certs(struct config *cfg, struct cfg_listener *l, const struct 
 
     if (q->pkcs12 && (q->cert || q->key))
         return qerr(err, "--pkcs12", "use either --cert/--key or --pkcs12, not both");
-    if (q->cert && !q->key) return qerr(err, "--cert", "needs --key");
-    if (q->key && !q->cert) return qerr(err, "--key", "needs --cert");
+    if (q->cert && !q->key)
+        return qerr(err, "--cert", "needs --key");
+    if (q->key && !q->cert)
+        return qerr(err, "--key", "needs --cert");
     if (!q->pkcs12 && (q->password_env || q->password_file))
         return qerr(err, q->password_env ? "--password-env" : "--password-file",
                     "goes with --pkcs12 only");
     if (q->password_env && q->password_file)
         return qerr(err, "--password-file", "use either --password-env or --password-file");
-    if (!q->cert && !q->pkcs12) return 0;
+    if (!q->cert && !q->pkcs12)
+        return 0;
     l->tls = 1;
     l->certs = c = calloc(1, sizeof(*l->certs));
-    if (!c) return qerr(err, "--cert", "out of memory");
+    if (!c)
+        return qerr(err, "--cert", "out of memory");
     l->n_certs = 1;
     if (q->cert) {
         c->cert = qpath(cfg, q->cert);
         c->key = qpath(cfg, q->key);
-        if (!c->cert || !c->key) return qerr(err, "--cert", "out of memory");
+        if (!c->cert || !c->key)
+            return qerr(err, "--cert", "out of memory");
         if (cfg_check_pem_pair(c->cert, q->cert, c->key, q->key, &bad, msg, sizeof(msg)))
             return qerr(err, bad ? "--key" : "--cert", "%s", msg);
         return 0;
@@ -184,7 +195,8 @@ static int build_certs(struct config *cfg, struct cfg_listener *l, const struct 
         return qerr(err, pwflag, "%s", msg);
     rc = cfg_check_pkcs12(c->pkcs12, q->pkcs12, pw, &bad, msg, sizeof(msg));
     config_password_free(pw);
-    if (rc) return qerr(err, bad ? pwflag : "--pkcs12", "%s", msg);
+    if (rc)
+        return qerr(err, bad ? pwflag : "--pkcs12", "%s", msg);
     return 0;
 }
 
@@ -201,12 +213,14 @@ static int build_client_auth(struct config *cfg, struct cfg_listener *l, const s
     /* enum order in config_types.h matches the arrays above */
     ca->mode = q->n_client_ca ? CA_REQUIRE : CA_IGNORE;
     if (q->client_auth) {
-        if ((v = enum_value("--client-auth", q->client_auth, modes, 4, err)) < 0) return -1;
+        if ((v = enum_value("--client-auth", q->client_auth, modes, 4, err)) < 0)
+            return -1;
         ca->mode = (enum cfg_client_auth_mode)v;
     }
     ca->on_failure = ON_FAILURE_HTTP;
     if (q->on_failure) {
-        if ((v = enum_value("--on-failure", q->on_failure, failures, 2, err)) < 0) return -1;
+        if ((v = enum_value("--on-failure", q->on_failure, failures, 2, err)) < 0)
+            return -1;
         ca->on_failure = (enum cfg_on_failure)v;
     }
     if (!l->tls) {
@@ -214,14 +228,16 @@ static int build_client_auth(struct config *cfg, struct cfg_listener *l, const s
                         : q->client_auth ? "--client-auth"
                         : q->on_failure  ? "--on-failure"
                                          : NULL;
-        if (f) return qerr(err, f, "needs a TLS listener (--cert and --key, or --pkcs12)");
+        if (f)
+            return qerr(err, f, "needs a TLS listener (--cert and --key, or --pkcs12)");
         return 0;
     }
     if (ca->mode != CA_IGNORE && !q->n_client_ca)
         return qerr(err, "--client-auth", "mode '%s' needs --client-ca", modes[ca->mode]);
     if (ca->mode == CA_IGNORE && q->n_client_ca)
         return qerr(err, "--client-ca", "has no effect with --client-auth ignore");
-    if (!q->n_client_ca) return 0;
+    if (!q->n_client_ca)
+        return 0;
     ca->policy = p = calloc(1, sizeof(*p));
     if (!p || !(p->trusted_ca = calloc(q->n_client_ca, sizeof(*p->trusted_ca))))
         return qerr(err, "--client-ca", "out of memory");
@@ -229,7 +245,8 @@ static int build_client_auth(struct config *cfg, struct cfg_listener *l, const s
     p->n_trusted_ca = q->n_client_ca;
     for (size_t i = 0; i < q->n_client_ca; i++) {
         p->trusted_ca[i] = qpath(cfg, q->client_ca[i]);
-        if (!p->trusted_ca[i]) return qerr(err, "--client-ca", "out of memory");
+        if (!p->trusted_ca[i])
+            return qerr(err, "--client-ca", "out of memory");
         if (cfg_check_cert_file(p->trusted_ca[i], q->client_ca[i], msg, sizeof(msg)))
             return qerr(err, "--client-ca", "%s", msg);
     }
@@ -244,7 +261,8 @@ static int check_forward_name(const struct cfg_forward *fwd, size_t i, struct cf
                          id->sha1,   id->sha256,  id->not_before, id->not_after};
     const char *name = fwd->headers[i].name;
 
-    if (!name[0]) return 0;
+    if (!name[0])
+        return 0;
     for (size_t j = 0; j < i; j++)
         if (strcasecmp(fwd->headers[j].name, name) == 0)
             return qerr(err, "--forward", "header '%s' is given twice", name);
@@ -261,8 +279,10 @@ static int build_forward(struct cfg_listener *l, const struct quick *q, struct c
     const char *formats[8];
     int n_formats = 0, v;
 
-    if (q->no_identity) cfg_identity_clear(&fwd->identity);
-    if (!q->n_forward) return 0;
+    if (q->no_identity)
+        cfg_identity_clear(&fwd->identity);
+    if (!q->n_forward)
+        return 0;
     for (const struct enum_val *e = cfg_fwd_format_names; e->name; e++)
         formats[n_formats++] = e->name;
     for (size_t i = 0; i < fwd->n_headers; i++)
@@ -270,19 +290,24 @@ static int build_forward(struct cfg_listener *l, const struct quick *q, struct c
     free(fwd->headers);
     fwd->headers = calloc(q->n_forward, sizeof(*fwd->headers));
     fwd->n_headers = fwd->headers ? q->n_forward : 0;
-    if (!fwd->headers) return qerr(err, "--forward", "out of memory");
+    if (!fwd->headers)
+        return qerr(err, "--forward", "out of memory");
     for (size_t i = 0; i < q->n_forward; i++) {
         const char *s = q->forward[i], *eq = strchr(s, '=');
         struct cfg_fwd_header *h = &fwd->headers[i];
 
-        if (!eq) return qerr(err, "--forward", "expected NAME=FORMAT, got '%s'", s);
+        if (!eq)
+            return qerr(err, "--forward", "expected NAME=FORMAT, got '%s'", s);
         h->name = strndup(s, (size_t)(eq - s));
-        if (!h->name) return qerr(err, "--forward", "out of memory");
+        if (!h->name)
+            return qerr(err, "--forward", "out of memory");
         if (h->name[0] && !cfg_header_name_ok(h->name))
             return qerr(err, "--forward", "invalid header name '%s'", h->name);
-        if ((v = enum_value("--forward", eq + 1, formats, n_formats, err)) < 0) return -1;
+        if ((v = enum_value("--forward", eq + 1, formats, n_formats, err)) < 0)
+            return -1;
         h->format = (enum cfg_fwd_format)cfg_fwd_format_names[v].value;
-        if (check_forward_name(fwd, i, err)) return -1;
+        if (check_forward_name(fwd, i, err))
+            return -1;
     }
     return 0;
 }
@@ -295,11 +320,13 @@ static int build_backend(struct config *cfg, struct cfg_listener *l, const struc
 
     cfg->backends = b = calloc(1, sizeof(*b));
     l->routes = calloc(1, sizeof(*l->routes));
-    if (!b || !l->routes) return qerr(err, "--backend", "out of memory");
+    if (!b || !l->routes)
+        return qerr(err, "--backend", "out of memory");
     cfg->n_backends = 1;
     l->n_routes = 1;
     l->routes[0].backend = b;
-    if (!(l->routes[0].path_prefix = strdup("/"))) return qerr(err, "--backend", "out of memory");
+    if (!(l->routes[0].path_prefix = strdup("/")))
+        return qerr(err, "--backend", "out of memory");
     if (!q->backend || strcmp(q->backend, "echo") == 0) {
         b->builtin_echo = 1;
         b->name = strdup("echo");
@@ -307,7 +334,8 @@ static int build_backend(struct config *cfg, struct cfg_listener *l, const struc
     }
     b->name = strdup("default");
     b->servers = calloc(1, sizeof(*b->servers));
-    if (!b->name || !b->servers) return qerr(err, "--backend", "out of memory");
+    if (!b->name || !b->servers)
+        return qerr(err, "--backend", "out of memory");
     b->n_servers = 1;
     if (cfg_parse_url_why(q->backend, &b->servers[0].tls, &b->servers[0].host, &b->servers[0].port,
                           &why))
@@ -335,15 +363,19 @@ static int build_rest(struct config *cfg, const struct quick *q, struct cfg_erro
     const char *why;
     int v;
 
-    if (q->workers && parse_workers(q->workers, &cfg->workers, err)) return -1;
+    if (q->workers && parse_workers(q->workers, &cfg->workers, err))
+        return -1;
     if (q->access_log) {
-        if ((v = enum_value("--access-log", q->access_log, access, 2, err)) < 0) return -1;
+        if ((v = enum_value("--access-log", q->access_log, access, 2, err)) < 0)
+            return -1;
         cfg->log.access = v;
     }
-    if (!q->admin) return 0;
+    if (!q->admin)
+        return 0;
     if (cfg_parse_address_why(q->admin, &cfg->admin.host, &cfg->admin.port, &why))
         return qerr(err, "--admin", "invalid address '%s': %s", q->admin, why);
-    if (!(cfg->admin.address = strdup(q->admin))) return qerr(err, "--admin", "out of memory");
+    if (!(cfg->admin.address = strdup(q->admin)))
+        return qerr(err, "--admin", "out of memory");
     if (cfg_addr_conflict(cfg->admin.host, cfg->admin.port, l->host, l->port))
         return qerr(err, "--admin", "address '%s' conflicts with --listen '%s'", q->admin,
                     l->address);
@@ -356,20 +388,23 @@ static int build(struct config *cfg, const struct quick *q, struct cfg_error *er
     struct cfg_listener *l;
     const char *why;
 
-    if (!q->listen) return qerr(err, "--listen", "required in quick mode (or use -c FILE)");
+    if (!q->listen)
+        return qerr(err, "--listen", "required in quick mode (or use -c FILE)");
     if (!getcwd(cwd, sizeof(cwd)))
         return qerr(err, "--listen", "cannot read the current directory");
     cfg->dir = strdup(cwd);
     cfg->log.access = 1;
     cfg->listeners = l = calloc(1, sizeof(*l));
-    if (!cfg->dir || !l) return qerr(err, "--listen", "out of memory");
+    if (!cfg->dir || !l)
+        return qerr(err, "--listen", "out of memory");
     cfg->n_listeners = 1;
     cfg_listener_defaults(l);
     if (!(l->name = strdup("main")) || cfg_forward_defaults(&l->forward))
         return qerr(err, "--listen", "out of memory");
     if (cfg_parse_address_why(q->listen, &l->host, &l->port, &why))
         return qerr(err, "--listen", "invalid address '%s': %s", q->listen, why);
-    if (!(l->address = strdup(q->listen))) return qerr(err, "--listen", "out of memory");
+    if (!(l->address = strdup(q->listen)))
+        return qerr(err, "--listen", "out of memory");
     if (build_certs(cfg, l, q, err) || build_client_auth(cfg, l, q, err) ||
         build_forward(l, q, err) || build_backend(cfg, l, q, err))
         return -1;
@@ -411,7 +446,8 @@ int config_apply_args(struct config *cfg, int argc, char **argv, struct cfg_erro
         if (set && strcmp(flags[k].name, "--workers") != 0)
             rc = qerr(err, flags[k].name, "not allowed with -c FILE; set it in the file");
     }
-    if (rc == 0 && q.workers) rc = parse_workers(q.workers, &cfg->workers, err);
+    if (rc == 0 && q.workers)
+        rc = parse_workers(q.workers, &cfg->workers, err);
     free(q.client_ca);
     free(q.forward);
     return rc;

@@ -17,18 +17,18 @@ struct cfg_pos {
 };
 
 struct cfg_cert {
-    char *cert, *key;      /* PEM paths, absolute (resolved against the file's dir) */
-    char *pkcs12;          /* or a PKCS#12 path */
-    char *password_env;    /* name of an env var holding the PKCS#12 password */
-    char *password_file;   /* or a file holding it (trailing newline trimmed) */
+    char *cert, *key;    /* PEM paths, absolute (resolved against the file's dir) */
+    char *pkcs12;        /* or a PKCS#12 path */
+    char *password_env;  /* name of an env var holding the PKCS#12 password */
+    char *password_file; /* or a file holding it (trailing newline trimmed) */
     struct cfg_pos pos;
 };
 
 struct cfg_policy {
-    char *name;            /* NULL for an inline policy */
-    char **trusted_ca;     /* PEM bundle paths, absolute */
+    char *name;        /* NULL for an inline policy */
+    char **trusted_ca; /* PEM bundle paths, absolute */
     size_t n_trusted_ca;
-    char **intermediates;  /* untrusted helper certificates for path building */
+    char **intermediates; /* untrusted helper certificates for path building */
     size_t n_intermediates;
     struct cfg_pos pos;
 };
@@ -36,25 +36,26 @@ struct cfg_policy {
 struct cfg_client_auth {
     enum cfg_client_auth_mode mode;
     enum cfg_on_failure on_failure;
-    struct cfg_policy *policy; /* named (points into config->policies) or inline (owned); NULL with ignore */
-    int policy_inline;         /* 1 if <policy> is owned by this struct */
+    struct cfg_policy
+        *policy; /* named (points into config->policies) or inline (owned); NULL with ignore */
+    int policy_inline; /* 1 if <policy> is owned by this struct */
 };
 
-struct cfg_timeouts {      /* milliseconds; 0 = not set (defaults applied by the loader) */
+struct cfg_timeouts { /* milliseconds; 0 = not set (defaults applied by the loader) */
     uint64_t handshake, header, idle, connect, response;
 };
 
 struct cfg_limits {
-    size_t request_line;   /* default 8 KiB */
-    size_t header_bytes;   /* default 32 KiB */
-    size_t headers;        /* default 100 */
-    size_t connections;    /* default 10000, per listener across all workers */
+    size_t request_line; /* default 8 KiB */
+    size_t header_bytes; /* default 32 KiB */
+    size_t headers;      /* default 100 */
+    size_t connections;  /* default 10000, per listener across all workers */
 };
 
 struct cfg_fwd_header {
-    char *name;            /* "" = not sent */
+    char *name; /* "" = not sent */
     enum cfg_fwd_format format;
-    int chain;             /* rfc9440: also Client-Cert-Chain */
+    int chain; /* rfc9440: also Client-Cert-Chain */
 };
 
 /* Identity header names; NULL = that header is off. */
@@ -71,20 +72,20 @@ struct cfg_forward {
 struct cfg_backend;
 
 struct cfg_route {
-    char *host;            /* NULL = any; exact, case-insensitive, port ignored */
-    char *path_prefix;     /* NULL = "/" */
+    char *host;                /* NULL = any; exact, case-insensitive, port ignored */
+    char *path_prefix;         /* NULL = "/" */
     struct cfg_policy *policy; /* NULL = the listener's client_auth policy */
-    int policy_none;       /* policy: none — bypass */
+    int policy_none;           /* policy: none — bypass */
     struct cfg_backend *backend;
     struct cfg_pos pos;
 };
 
 struct cfg_listener {
     char *name;
-    char *address;         /* as written, "host:port" or "[v6]:port" */
-    char *host;            /* parsed */
+    char *address; /* as written, "host:port" or "[v6]:port" */
+    char *host;    /* parsed */
     int port;
-    int tls;               /* 0 = plain HTTP */
+    int tls; /* 0 = plain HTTP */
     struct cfg_cert *certs;
     size_t n_certs;
     struct cfg_client_auth client_auth;
@@ -93,20 +94,20 @@ struct cfg_listener {
     struct cfg_forward forward;
     struct cfg_route *routes;
     size_t n_routes;
-    int admin;             /* internal: the admin listener, served by the admin handler */
+    int admin; /* internal: the admin listener, served by the admin handler */
     struct cfg_pos pos;
 };
 
 struct cfg_server {
-    char *url;             /* as written */
-    int tls;               /* https:// */
+    char *url; /* as written */
+    int tls;   /* https:// */
     char *host;
     int port;
 };
 
 struct cfg_backend {
     char *name;
-    int builtin_echo;      /* builtin: echo */
+    int builtin_echo; /* builtin: echo */
     struct cfg_server *servers;
     size_t n_servers;
     struct cfg_timeouts timeouts; /* connect, response */
@@ -114,18 +115,18 @@ struct cfg_backend {
 };
 
 struct cfg_admin {
-    char *address;         /* NULL = no admin listener */
+    char *address; /* NULL = no admin listener */
     char *host;
     int port;
 };
 
 struct cfg_log {
-    int access;            /* 1 = access log to stdout */
+    int access; /* 1 = access log to stdout */
 };
 
 struct config {
-    char *path;            /* the file loaded, NULL in quick mode */
-    char *dir;             /* its directory, for relative paths */
+    char *path; /* the file loaded, NULL in quick mode */
+    char *dir;  /* its directory, for relative paths */
     struct cfg_listener *listeners;
     size_t n_listeners;
     struct cfg_policy *policies;
@@ -134,7 +135,7 @@ struct config {
     size_t n_backends;
     struct cfg_admin admin;
     struct cfg_log log;
-    int workers;           /* 0 = number of cores */
+    int workers; /* 0 = number of cores */
 };
 
 #endif

@@ -48,12 +48,14 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
     size_t ncap;
     void *p;
 
-    if (need <= *cap) return 0;
+    if (need <= *cap)
+        return 0;
     ncap = *cap ? *cap * 2 : 4;
     while (ncap < need)
         ncap *= 2;
     p = realloc(*arr, ncap * elem);
-    if (!p) return -1;
+    if (!p)
+        return -1;
     *arr = p;
     *cap = ncap;
     return 0;
@@ -63,7 +65,8 @@ static struct yt_node *node_new(struct builder *b, enum yt_type type, yaml_mark_
 {
     struct yt_node *n = calloc(1, sizeof(*n));
 
-    if (!n) return NULL;
+    if (!n)
+        return NULL;
     n->type = type;
     n->line = (int)mark.line + 1;
     n->col = (int)mark.column + 1;
@@ -81,7 +84,8 @@ static int anchor_add(struct builder *b, const char *name, struct yt_node *node)
         return fail(b, node->line, node->col, "out of memory");
     a = &b->anchors[b->n_anchors];
     a->name = strdup(name);
-    if (!a->name) return fail(b, node->line, node->col, "out of memory");
+    if (!a->name)
+        return fail(b, node->line, node->col, "out of memory");
     a->node = node;
     b->n_anchors++;
     return 0;
@@ -91,7 +95,8 @@ static struct yt_node *anchor_find(struct builder *b, const char *name)
 {
     /* the latest definition wins, as YAML says */
     for (size_t i = b->n_anchors; i > 0; i--)
-        if (strcmp(b->anchors[i - 1].name, name) == 0) return b->anchors[i - 1].node;
+        if (strcmp(b->anchors[i - 1].name, name) == 0)
+            return b->anchors[i - 1].node;
     return NULL;
 }
 
@@ -120,7 +125,8 @@ static int attach(struct builder *b, struct yt_node *n, int line, int col)
         return 0;
     }
     if (!f->key) {
-        if (n->type != YT_SCALAR) return fail(b, line, col, "mapping keys must be strings");
+        if (n->type != YT_SCALAR)
+            return fail(b, line, col, "mapping keys must be strings");
         for (size_t i = 0; i < p->n; i++)
             if (strcmp(p->pairs[i].key->str, n->str) == 0)
                 return fail(b, line, col, "duplicate key '%s' (first at line %d)", n->str,
@@ -143,7 +149,8 @@ static int open_container(struct builder *b, enum yt_type type, yaml_mark_t mark
     struct yt_node *n = node_new(b, type, mark);
     struct frame *f;
 
-    if (!n) return fail(b, (int)mark.line + 1, (int)mark.column + 1, "out of memory");
+    if (!n)
+        return fail(b, (int)mark.line + 1, (int)mark.column + 1, "out of memory");
     if (grow((void **)&b->stack, &b->stack_cap, b->depth + 1, sizeof(*b->stack)))
         return fail(b, n->line, n->col, "out of memory");
     f = &b->stack[b->depth++];
@@ -152,7 +159,8 @@ static int open_container(struct builder *b, enum yt_type type, yaml_mark_t mark
     f->anchor = NULL;
     if (anchor) {
         f->anchor = strdup((const char *)anchor);
-        if (!f->anchor) return fail(b, n->line, n->col, "out of memory");
+        if (!f->anchor)
+            return fail(b, n->line, n->col, "out of memory");
     }
     return 0;
 }
@@ -162,7 +170,8 @@ static int close_container(struct builder *b)
     struct frame f = b->stack[--b->depth];
     int rc = 0;
 
-    if (f.anchor) rc = anchor_add(b, f.anchor, f.node);
+    if (f.anchor)
+        rc = anchor_add(b, f.anchor, f.node);
     free(f.anchor);
     return rc ? rc : attach(b, f.node, f.node->line, f.node->col);
 }
@@ -178,12 +187,14 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
     if (memchr(ev->data.scalar.value, '\0', len))
         return fail(b, n->line, n->col, "NUL bytes are not allowed in strings");
     n->str = malloc(len + 1);
-    if (!n->str) return fail(b, n->line, n->col, "out of memory");
+    if (!n->str)
+        return fail(b, n->line, n->col, "out of memory");
     memcpy(n->str, ev->data.scalar.value, len);
     n->str[len] = '\0';
     n->len = len;
     n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag;
-    if (ev->data.scalar.anchor && anchor_add(b, (const char *)ev->data.scalar.anchor, n)) return -1;
+    if (ev->data.scalar.anchor && anchor_add(b, (const char *)ev->data.scalar.anchor, n))
+        return -1;
     return attach(b, n, n->line, n->col);
 }
 
@@ -194,7 +205,8 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
 
     switch (ev->type) {
     case YAML_DOCUMENT_START_EVENT:
-        if (++b->documents > 1) return fail(b, line, col, "only one YAML document is allowed");
+        if (++b->documents > 1)
+            return fail(b, line, col, "only one YAML document is allowed");
         return 0;
     case YAML_SCALAR_EVENT:
         return on_scalar(b, ev);
@@ -207,7 +219,8 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
         return close_container(b);
     case YAML_ALIAS_EVENT:
         n = anchor_find(b, (const char *)ev->data.alias.anchor);
-        if (!n) return fail(b, line, col, "undefined alias '*%s'", ev->data.alias.anchor);
+        if (!n)
+            return fail(b, line, col, "undefined alias '*%s'", ev->data.alias.anchor);
         return attach(b, n, line, col);
     default:
         return 0;
@@ -237,7 +250,8 @@ static int parser_fail(struct builder *b, const yaml_parser_t *p, const char *te
         offset_to_mark(text, len, p->problem_offset, &line, &col);
         return fail(b, line, col, "YAML syntax error: %s", p->problem ? p->problem : "bad input");
     }
-    if (p->error == YAML_MEMORY_ERROR) return fail(b, 1, 1, "out of memory");
+    if (p->error == YAML_MEMORY_ERROR)
+        return fail(b, 1, 1, "out of memory");
     line = (int)p->problem_mark.line + 1;
     col = (int)p->problem_mark.column + 1;
     if (p->context)
@@ -256,7 +270,8 @@ int yt_parse(const char *text, size_t len, struct yt_doc *doc, struct yt_error *
 
     doc->root = NULL;
     doc->_all = NULL;
-    if (!yaml_parser_initialize(&parser)) return fail(&b, 1, 1, "out of memory");
+    if (!yaml_parser_initialize(&parser))
+        return fail(&b, 1, 1, "out of memory");
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     while (!done && rc == 0) {
         if (!yaml_parser_parse(&parser, &ev)) {
@@ -274,7 +289,8 @@ int yt_parse(const char *text, size_t len, struct yt_doc *doc, struct yt_error *
     for (size_t i = 0; i < b.n_anchors; i++)
         free(b.anchors[i].name);
     free(b.anchors);
-    if (rc) yt_free(doc);
+    if (rc)
+        yt_free(doc);
     return rc;
 }
 
@@ -295,23 +311,28 @@ void yt_free(struct yt_doc *doc)
 
 const struct yt_node *yt_map_get(const struct yt_node *map, const char *key)
 {
-    if (!map || map->type != YT_MAP) return NULL;
+    if (!map || map->type != YT_MAP)
+        return NULL;
     for (size_t i = 0; i < map->n; i++)
-        if (strcmp(map->pairs[i].key->str, key) == 0) return map->pairs[i].val;
+        if (strcmp(map->pairs[i].key->str, key) == 0)
+            return map->pairs[i].val;
     return NULL;
 }
 
 const struct yt_node *yt_map_key(const struct yt_node *map, const char *key)
 {
-    if (!map || map->type != YT_MAP) return NULL;
+    if (!map || map->type != YT_MAP)
+        return NULL;
     for (size_t i = 0; i < map->n; i++)
-        if (strcmp(map->pairs[i].key->str, key) == 0) return map->pairs[i].key;
+        if (strcmp(map->pairs[i].key->str, key) == 0)
+            return map->pairs[i].key;
     return NULL;
 }
 
 int yt_is_null(const struct yt_node *n)
 {
-    if (!n || n->type != YT_SCALAR || !n->plain) return 0;
+    if (!n || n->type != YT_SCALAR || !n->plain)
+        return 0;
     return n->len == 0 || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0 ||
            strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0;
 }

@@ -43,7 +43,8 @@ static void conn_free(struct conn *c)
     free(c->hdrs);
     atomic_fetch_sub(&c->l->conns, 1);
     atomic_fetch_sub(&c->rt->metrics->connections_open, 1);
-    if (c->next) c->next->prev = c->prev;
+    if (c->next)
+        c->next->prev = c->prev;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -57,19 +58,22 @@ static void conn_free(struct conn *c)
 static void conn_handle_closed(uv_handle_t *h)
 {
     struct conn *c = h->data;
-    if (--c->handles == 0) conn_free(c);
+    if (--c->handles == 0)
+        conn_free(c);
 }
 
 static void conn_on_closed(struct sock *s)
 {
     struct conn *c = (struct conn *)s;
-    if (--c->handles == 0) conn_free(c);
+    if (--c->handles == 0)
+        conn_free(c);
 }
 
 static void on_timer(uv_timer_t *t)
 {
     struct conn *c = t->data;
-    if (c->closed) return;
+    if (c->closed)
+        return;
     switch (c->state) {
     case CONN_HANDSHAKE:
     case CONN_IDLE:
@@ -105,7 +109,8 @@ static uint64_t state_timeout(const struct conn *c, enum conn_state st)
 void conn_touch(struct conn *c)
 {
     uint64_t ms = state_timeout(c, c->state);
-    if (ms && !c->closed) uv_timer_start(&c->timer, on_timer, ms, 0);
+    if (ms && !c->closed)
+        uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
 void conn_timer_stop(struct conn *c)
@@ -115,10 +120,12 @@ void conn_timer_stop(struct conn *c)
 
 void conn_set_state(struct conn *c, enum conn_state st)
 {
-    if (c->state == st) return;
+    if (c->state == st)
+        return;
     c->state = st;
     if (st == CONN_CLOSING) {
-        if (!c->closed) uv_timer_stop(&c->timer);
+        if (!c->closed)
+            uv_timer_stop(&c->timer);
     } else {
         conn_touch(c);
     }
@@ -126,13 +133,15 @@ void conn_set_state(struct conn *c, enum conn_state st)
 
 int conn_write(struct conn *c, const void *data, size_t len)
 {
-    if (c->closed) return -1;
+    if (c->closed)
+        return -1;
     return sock_write(&c->sock, data, len);
 }
 
 void conn_close(struct conn *c, int graceful)
 {
-    if (c->closed) return;
+    if (c->closed)
+        return;
     c->closed = 1;
     conn_set_state(c, CONN_CLOSING);
     proxy_on_close(c);
@@ -146,7 +155,8 @@ void conn_close(struct conn *c, int graceful)
 /* The judgement of the listener's client_auth policy, once per connection. */
 void conn_cert_judge(struct conn *c)
 {
-    if (c->cert.gate_known || c->cert.leaf == NULL) return;
+    if (c->cert.gate_known || c->cert.leaf == NULL)
+        return;
     c->cert.gate_known = 1;
     if (c->l->gate == NULL) {
         c->cert.gate = CERTGATE_OK;
@@ -162,7 +172,8 @@ static void conn_on_handshake(struct sock *s)
     struct tls_peer p;
     tls_server_peer(s->ssl, &p);
     atomic_fetch_add(&c->rt->metrics->handshakes_total, 1);
-    if (p.sni) c->sni = strdup(p.sni);
+    if (p.sni)
+        c->sni = strdup(p.sni);
     if (p.leaf) {
         X509_up_ref(p.leaf);
         c->cert.leaf = p.leaf;
@@ -180,7 +191,8 @@ static void conn_on_handshake(struct sock *s)
 static void conn_on_data(struct sock *s)
 {
     struct conn *c = (struct conn *)s;
-    if (c->closed) return;
+    if (c->closed)
+        return;
     if (c->state == CONN_HANDSHAKE) {
         /* still handshaking: only an error or EOF can bring us here */
         if (s->flags & (SOCK_ERROR | SOCK_EOF)) {
@@ -195,7 +207,8 @@ static void conn_on_data(struct sock *s)
 static void conn_on_drain(struct sock *s)
 {
     struct conn *c = (struct conn *)s;
-    if (!c->closed) proxy_on_drain(c);
+    if (!c->closed)
+        proxy_on_drain(c);
 }
 
 static void peer_name(struct conn *c)
@@ -203,7 +216,8 @@ static void peer_name(struct conn *c)
     struct sockaddr_storage ss;
     int len = sizeof(ss);
     c->peer_ip[0] = 0;
-    if (uv_tcp_getpeername(&c->sock.tcp, (struct sockaddr *)&ss, &len) != 0) return;
+    if (uv_tcp_getpeername(&c->sock.tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
     if (ss.ss_family == AF_INET)
         uv_ip4_name((struct sockaddr_in *)&ss, c->peer_ip, sizeof(c->peer_ip));
     else if (ss.ss_family == AF_INET6)
@@ -228,7 +242,8 @@ void conn_accept(struct worker *w, struct rt_listener *rl, uv_stream_t *server)
     c->timer.data = c;
     c->handles++;
     c->next = w->conns;
-    if (w->conns) w->conns->prev = c;
+    if (w->conns)
+        w->conns->prev = c;
     w->conns = c;
     w->n_conns++;
     atomic_fetch_add(&rl->conns, 1);

@@ -29,7 +29,8 @@ static void close_signals(struct gateway *gw)
 static void on_stop(uv_signal_t *s, int signum)
 {
     struct gateway *gw = s->data;
-    if (gw->stopping) return;
+    if (gw->stopping)
+        return;
     gw->stopping = 1;
     log_msg("info", "signal %d: draining in-flight requests", signum);
     for (int i = 0; i < gw->n_workers; i++)
@@ -47,9 +48,11 @@ int gateway_run(struct config *cfg, int n_workers)
     struct gateway *gw = calloc(1, sizeof(*gw));
     char err[512] = "";
     int status = 1;
-    if (gw == NULL) return 1;
+    if (gw == NULL)
+        return 1;
     signal(SIGPIPE, SIG_IGN);
-    if (n_workers <= 0) n_workers = (int)uv_available_parallelism();
+    if (n_workers <= 0)
+        n_workers = (int)uv_available_parallelism();
     gw->n_workers = n_workers;
     gw->rt = runtime_new(cfg, n_workers, &gw->metrics, NULL, err, sizeof(err));
     if (gw->rt == NULL) {
@@ -69,7 +72,8 @@ int gateway_run(struct config *cfg, int n_workers)
     uv_signal_start(&gw->sig_hup, on_hup, SIGHUP);
     int started = 0;
     for (; gw->workers && started < n_workers; started++)
-        if (worker_start(&gw->workers[started], started, gw->rt) < 0) break;
+        if (worker_start(&gw->workers[started], started, gw->rt) < 0)
+            break;
     if (started == n_workers) {
         for (size_t i = 0; i < gw->rt->n_listeners; i++)
             log_msg("info", "listener '%s' on %s (%s)", gw->rt->listeners[i].cfg->name,
@@ -82,7 +86,8 @@ int gateway_run(struct config *cfg, int n_workers)
         close_signals(gw);
     }
     for (int i = 0; i < started; i++) {
-        if (status != 0) worker_drain(&gw->workers[i]);
+        if (status != 0)
+            worker_drain(&gw->workers[i]);
     }
     uv_run(&gw->loop, UV_RUN_DEFAULT);
     for (int i = 0; i < started; i++)
@@ -91,6 +96,7 @@ int gateway_run(struct config *cfg, int n_workers)
     runtime_unref(gw->rt);
     free(gw->workers);
     free(gw);
-    if (status == 0) log_msg("info", "stopped");
+    if (status == 0)
+        log_msg("info", "stopped");
     return status;
 }

@@ -34,7 +34,8 @@ static void emit(int fd, struct buf *b)
     ssize_t off = 0;
     while ((size_t)off < b->len) {
         ssize_t n = write(fd, b->data + off, b->len - (size_t)off);
-        if (n <= 0) break;
+        if (n <= 0)
+            break;
         off += n;
     }
     buf_free(b);
@@ -52,7 +53,8 @@ static void put_client(struct buf *b, struct conn *c)
 
 void log_access(struct conn *c)
 {
-    if (!c->rt->cfg->log.access || c->l->cfg->admin) return;
+    if (!c->rt->cfg->log.access || c->l->cfg->admin)
+        return;
     struct buf b;
     struct exchange *ex = &c->ex;
     buf_init(&b, 8192);
@@ -63,8 +65,10 @@ void log_access(struct conn *c)
     buf_printf(&b, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"ms\":%llu", ex->status,
                (unsigned long long)ex->req_bytes, (unsigned long long)ex->resp_bytes,
                (unsigned long long)(conn_now(c) - ex->start_ms));
-    if (ex->verify) put_str(&b, "verify", ex->verify);
-    if (ex->reason != CERTGATE_OK) put_str(&b, "reason", certgate_reason_code(ex->reason));
+    if (ex->verify)
+        put_str(&b, "verify", ex->verify);
+    if (ex->reason != CERTGATE_OK)
+        put_str(&b, "reason", certgate_reason_code(ex->reason));
     emit(STDOUT_FILENO, &b);
 }
 

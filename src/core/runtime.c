@@ -15,13 +15,15 @@ static struct rt_policy *add_policy(struct runtime *rt, const struct cfg_policy 
                                     size_t errlen)
 {
     for (size_t i = 0; i < rt->n_policies; i++)
-        if (rt->policies[i].cfg == p) return &rt->policies[i];
+        if (rt->policies[i].cfg == p)
+            return &rt->policies[i];
     struct rt_policy *rp = &rt->policies[rt->n_policies];
     rp->cfg = p;
     rp->trust =
         certgate_trust_new((const char *const *)p->trusted_ca, p->n_trusted_ca,
                            (const char *const *)p->intermediates, p->n_intermediates, err, errlen);
-    if (rp->trust == NULL) return NULL;
+    if (rp->trust == NULL)
+        return NULL;
     rt->n_policies++;
     return rp;
 }
@@ -46,16 +48,19 @@ static int listen_socket(const struct sockaddr_storage *addr, char *err, size_t 
 {
     int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
-    if (fd < 0) goto fail;
+    if (fd < 0)
+        goto fail;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     socklen_t len =
         addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    if (bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 511) < 0) goto fail;
+    if (bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 511) < 0)
+        goto fail;
     return fd;
 fail:
     snprintf(err, errlen, "cannot listen on %s: %s", what, strerror(errno));
-    if (fd >= 0) close(fd);
+    if (fd >= 0)
+        close(fd);
     return -1;
 }
 
@@ -64,7 +69,8 @@ static int open_listener(struct runtime *rt, struct rt_listener *rl, const struc
 {
     const struct cfg_listener *l = rl->cfg;
     rl->fds = calloc((size_t)rt->n_workers, sizeof(int));
-    if (rl->fds == NULL) return -1;
+    if (rl->fds == NULL)
+        return -1;
     for (int i = 0; i < rt->n_workers; i++)
         rl->fds[i] = -1;
     /* on reload, the same address keeps its sockets: no connection is refused */
@@ -83,7 +89,8 @@ static int open_listener(struct runtime *rt, struct rt_listener *rl, const struc
     }
     for (int w = 0; w < rt->n_workers; w++) {
         rl->fds[w] = listen_socket(&ss, err, errlen, l->address);
-        if (rl->fds[w] < 0) return -1;
+        if (rl->fds[w] < 0)
+            return -1;
     }
     return 0;
 }
@@ -99,7 +106,8 @@ static int build_listener(struct runtime *rt, struct rt_listener *rl, const stru
     }
     if (l->client_auth.mode != CA_IGNORE && l->client_auth.policy) {
         rl->gate = add_policy(rt, l->client_auth.policy, err, errlen);
-        if (rl->gate == NULL) return -1;
+        if (rl->gate == NULL)
+            return -1;
     }
     for (size_t i = 0; i < l->n_routes; i++) {
         if (l->routes[i].policy && add_policy(rt, l->routes[i].policy, err, errlen) == NULL)
@@ -107,7 +115,8 @@ static int build_listener(struct runtime *rt, struct rt_listener *rl, const stru
     }
     if (l->tls) {
         rl->tls = tls_server_new(l, rl->gate ? rl->gate->trust : NULL, err, errlen);
-        if (rl->tls == NULL) return -1;
+        if (rl->tls == NULL)
+            return -1;
     }
     return open_listener(rt, rl, prev, err, errlen);
 }
@@ -116,7 +125,8 @@ struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m
                             const struct runtime *prev, char *err, size_t errlen)
 {
     struct runtime *rt = calloc(1, sizeof(*rt));
-    if (rt == NULL) return NULL;
+    if (rt == NULL)
+        return NULL;
     rt->cfg = cfg;
     rt->n_workers = n_workers;
     rt->metrics = m;
@@ -128,13 +138,15 @@ struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m
     rt->listeners = calloc(nl, sizeof(*rt->listeners));
     rt->policies = calloc(np, sizeof(*rt->policies));
     rt->backends = calloc(cfg->n_backends + 1, sizeof(*rt->backends));
-    if (!rt->listeners || !rt->policies || !rt->backends) goto fail;
+    if (!rt->listeners || !rt->policies || !rt->backends)
+        goto fail;
     for (size_t i = 0; i < cfg->n_backends; i++) {
         struct rt_backend *rb = &rt->backends[i];
         const struct cfg_backend *b = &cfg->backends[i];
         rb->cfg = b;
         rb->servers = calloc(b->n_servers + 1, sizeof(*rb->servers));
-        if (rb->servers == NULL) goto fail;
+        if (rb->servers == NULL)
+            goto fail;
         for (size_t s = 0; s < b->n_servers; s++) {
             rb->servers[s].cfg = &b->servers[s];
             if (resolve(b->servers[s].host, b->servers[s].port, &rb->servers[s].addr, 0) < 0) {
@@ -186,13 +198,15 @@ struct runtime *runtime_ref(struct runtime *rt)
 
 void runtime_unref(struct runtime *rt)
 {
-    if (rt == NULL || atomic_fetch_sub(&rt->refs, 1) != 1) return;
+    if (rt == NULL || atomic_fetch_sub(&rt->refs, 1) != 1)
+        return;
     for (size_t i = 0; i < rt->n_listeners; i++) {
         struct rt_listener *rl = &rt->listeners[i];
         tls_server_free(rl->tls);
         strip_set_free(&rl->strip);
         for (int w = 0; rl->fds && w < rt->n_workers; w++)
-            if (rl->fds[w] >= 0) close(rl->fds[w]);
+            if (rl->fds[w] >= 0)
+                close(rl->fds[w]);
         free(rl->fds);
     }
     for (size_t i = 0; i < rt->n_policies; i++)
@@ -209,13 +223,15 @@ void runtime_unref(struct runtime *rt)
 struct rt_policy *runtime_policy(struct runtime *rt, const struct cfg_policy *p)
 {
     for (size_t i = 0; i < rt->n_policies; i++)
-        if (rt->policies[i].cfg == p) return &rt->policies[i];
+        if (rt->policies[i].cfg == p)
+            return &rt->policies[i];
     return NULL;
 }
 
 int runtime_backend_index(const struct runtime *rt, const struct cfg_backend *b)
 {
     for (size_t i = 0; i < rt->n_backends; i++)
-        if (rt->backends[i].cfg == b) return (int)i;
+        if (rt->backends[i].cfg == b)
+            return (int)i;
     return -1;
 }

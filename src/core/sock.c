@@ -18,7 +18,8 @@ static void sock_update_read(struct sock *s);
 static void sock_fail(struct sock *s)
 {
     s->flags |= SOCK_ERROR;
-    if (s->ssl_err == 0) s->ssl_err = ERR_peek_error();
+    if (s->ssl_err == 0)
+        s->ssl_err = ERR_peek_error();
     ERR_clear_error();
 }
 
@@ -30,17 +31,21 @@ static void on_write(uv_write_t *req, int status)
     free(w);
     if (status < 0) {
         s->flags |= SOCK_ERROR;
-        if (s->ev->on_data && !(s->flags & SOCK_CLOSING)) s->ev->on_data(s);
+        if (s->ev->on_data && !(s->flags & SOCK_CLOSING))
+            s->ev->on_data(s);
         return;
     }
-    if (s->wpending == 0 && s->ev->on_drain && !(s->flags & SOCK_CLOSING)) s->ev->on_drain(s);
+    if (s->wpending == 0 && s->ev->on_drain && !(s->flags & SOCK_CLOSING))
+        s->ev->on_drain(s);
 }
 
 /* Hand raw bytes to the socket. */
 static int sock_send_raw(struct sock *s, const char *data, size_t len)
 {
-    if (len == 0) return 0;
-    if (s->flags & (SOCK_CLOSING | SOCK_SHUTDOWN)) return -1;
+    if (len == 0)
+        return 0;
+    if (s->flags & (SOCK_CLOSING | SOCK_SHUTDOWN))
+        return -1;
     /* fast path: nothing queued, the kernel takes it all */
     if (s->wpending == 0) {
         uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
@@ -52,10 +57,12 @@ static int sock_send_raw(struct sock *s, const char *data, size_t len)
             s->flags |= SOCK_ERROR;
             return -1;
         }
-        if (len == 0) return 0;
+        if (len == 0)
+            return 0;
     }
     struct wreq *w = malloc(sizeof(*w) + len);
-    if (w == NULL) return -1;
+    if (w == NULL)
+        return -1;
     w->s = s;
     w->len = len;
     memcpy(w->data, data, len);
@@ -75,7 +82,8 @@ static int tls_flush(struct sock *s)
     char tmp[16384];
     int n;
     while ((n = BIO_read(s->_wbio, tmp, sizeof(tmp))) > 0) {
-        if (sock_send_raw(s, tmp, (size_t)n) < 0) return -1;
+        if (sock_send_raw(s, tmp, (size_t)n) < 0)
+            return -1;
     }
     return 0;
 }
@@ -86,12 +94,14 @@ static void tls_handshake(struct sock *s)
     if (r == 1) {
         s->flags |= SOCK_HANDSHAKE_DONE;
         tls_flush(s);
-        if (s->ev->on_handshake) s->ev->on_handshake(s);
+        if (s->ev->on_handshake)
+            s->ev->on_handshake(s);
         return;
     }
     int e = SSL_get_error(s->ssl, r);
     tls_flush(s);
-    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) sock_fail(s);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+        sock_fail(s);
 }
 
 /* Decrypt into s->in while it has room. */
@@ -99,7 +109,8 @@ static void tls_read(struct sock *s)
 {
     while (!(s->flags & (SOCK_EOF | SOCK_ERROR))) {
         size_t room = buf_reserve(&s->in, 16384);
-        if (room == 0) break;
+        if (room == 0)
+            break;
         size_t got = 0;
         int r = SSL_read_ex(s->ssl, s->in.data + s->in.len, room, &got);
         if (r == 1) {
@@ -118,31 +129,39 @@ static void tls_read(struct sock *s)
 
 int sock_fill(struct sock *s)
 {
-    if (s->flags & SOCK_CLOSING) return 0;
+    if (s->flags & SOCK_CLOSING)
+        return 0;
     size_t before = s->in.len;
     unsigned fl = s->flags;
-    if ((s->flags & SOCK_TLS) && !(s->flags & SOCK_HANDSHAKE_DONE)) return 0;
-    if (s->flags & SOCK_TLS) tls_read(s);
+    if ((s->flags & SOCK_TLS) && !(s->flags & SOCK_HANDSHAKE_DONE))
+        return 0;
+    if (s->flags & SOCK_TLS)
+        tls_read(s);
     sock_update_read(s);
     return s->in.len != before || s->flags != fl;
 }
 
 void sock_pump(struct sock *s)
 {
-    if (s->flags & SOCK_CLOSING) return;
+    if (s->flags & SOCK_CLOSING)
+        return;
     size_t before = s->in.len;
     unsigned fl = s->flags;
     if ((s->flags & SOCK_TLS) && !(s->flags & SOCK_HANDSHAKE_DONE)) {
         tls_handshake(s);
         if (!(s->flags & SOCK_HANDSHAKE_DONE)) {
-            if ((s->flags & SOCK_ERROR) && s->ev->on_data) s->ev->on_data(s);
+            if ((s->flags & SOCK_ERROR) && s->ev->on_data)
+                s->ev->on_data(s);
             return;
         }
-        if (s->flags & SOCK_CLOSING) return;
+        if (s->flags & SOCK_CLOSING)
+            return;
     }
-    if (s->flags & SOCK_TLS) tls_read(s);
+    if (s->flags & SOCK_TLS)
+        tls_read(s);
     sock_update_read(s);
-    if ((s->in.len != before || s->flags != fl) && s->ev->on_data) s->ev->on_data(s);
+    if ((s->in.len != before || s->flags != fl) && s->ev->on_data)
+        s->ev->on_data(s);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
@@ -159,9 +178,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct sock *s = st->data;
-    if (s->flags & SOCK_CLOSING) return;
+    if (s->flags & SOCK_CLOSING)
+        return;
     if (s->flags & SOCK_LINGER) {
-        if (n < 0) sock_close(s);
+        if (n < 0)
+            sock_close(s);
         return;
     }
     if (n == 0 || n == UV_ENOBUFS) {
@@ -173,14 +194,17 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
             s->flags |= SOCK_EOF;
         else
             s->flags |= SOCK_ERROR;
-        if (s->flags & SOCK_TLS) sock_pump(s); /* plaintext already buffered in SSL still counts */
-        if (s->ev->on_data) s->ev->on_data(s);
+        if (s->flags & SOCK_TLS)
+            sock_pump(s); /* plaintext already buffered in SSL still counts */
+        if (s->ev->on_data)
+            s->ev->on_data(s);
         return;
     }
     if (s->flags & SOCK_TLS) {
         if (BIO_write(s->_rbio, b->base, (int)n) != (int)n) {
             sock_fail(s);
-            if (s->ev->on_data) s->ev->on_data(s);
+            if (s->ev->on_data)
+                s->ev->on_data(s);
             return;
         }
         sock_pump(s);
@@ -188,7 +212,8 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     }
     s->in.len += (size_t)n;
     sock_update_read(s);
-    if (s->ev->on_data) s->ev->on_data(s);
+    if (s->ev->on_data)
+        s->ev->on_data(s);
 }
 
 int sock_init(struct sock *s, uv_loop_t *loop, const struct sock_events *ev, void *owner,
@@ -200,7 +225,8 @@ int sock_init(struct sock *s, uv_loop_t *loop, const struct sock_events *ev, voi
     s->rbuf = rbuf;
     s->rbuf_len = rbuf_len;
     buf_init(&s->in, in_max);
-    if (uv_tcp_init(loop, &s->tcp) < 0) return -1;
+    if (uv_tcp_init(loop, &s->tcp) < 0)
+        return -1;
     s->tcp.data = s;
     s->_handles = 1;
     if (uv_timer_init(loop, &s->_linger) == 0) {
@@ -227,11 +253,13 @@ void sock_set_tls(struct sock *s, SSL *ssl, int server)
 /* Read from the socket only while the owner wants input and s->in has room. */
 static void sock_update_read(struct sock *s)
 {
-    if (s->flags & (SOCK_CLOSING | SOCK_LINGER)) return;
+    if (s->flags & (SOCK_CLOSING | SOCK_LINGER))
+        return;
     int want = (s->flags & SOCK_WANT_READ) && !(s->flags & (SOCK_EOF | SOCK_ERROR)) &&
                s->in.len < s->in.max;
     if (want && !(s->flags & SOCK_READING)) {
-        if (uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) == 0) s->flags |= SOCK_READING;
+        if (uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) == 0)
+            s->flags |= SOCK_READING;
     } else if (!want && (s->flags & SOCK_READING)) {
         uv_read_stop((uv_stream_t *)&s->tcp);
         s->flags &= ~SOCK_READING;
@@ -253,8 +281,10 @@ void sock_stop_read(struct sock *s)
 
 int sock_write(struct sock *s, const void *data, size_t len)
 {
-    if (s->flags & (SOCK_ERROR | SOCK_CLOSING | SOCK_SHUTDOWN)) return -1;
-    if (!(s->flags & SOCK_TLS)) return sock_send_raw(s, data, len);
+    if (s->flags & (SOCK_ERROR | SOCK_CLOSING | SOCK_SHUTDOWN))
+        return -1;
+    if (!(s->flags & SOCK_TLS))
+        return sock_send_raw(s, data, len);
     const char *p = data;
     while (len > 0) {
         size_t done = 0;
@@ -264,7 +294,8 @@ int sock_write(struct sock *s, const void *data, size_t len)
         }
         p += done;
         len -= done;
-        if (tls_flush(s) < 0) return -1;
+        if (tls_flush(s) < 0)
+            return -1;
     }
     return 0;
 }
@@ -272,8 +303,10 @@ int sock_write(struct sock *s, const void *data, size_t len)
 static void on_connect(uv_connect_t *req, int status)
 {
     struct sock *s = req->handle->data;
-    if (s->flags & SOCK_CLOSING) return;
-    if (s->ev->on_connect) s->ev->on_connect(s, status);
+    if (s->flags & SOCK_CLOSING)
+        return;
+    if (s->ev->on_connect)
+        s->ev->on_connect(s, status);
 }
 
 int sock_connect(struct sock *s, const struct sockaddr *addr)
@@ -290,16 +323,19 @@ static void on_handle_closed(uv_handle_t *h)
             s->ssl = NULL;
         }
         buf_free(&s->in);
-        if (s->ev->on_closed) s->ev->on_closed(s);
+        if (s->ev->on_closed)
+            s->ev->on_closed(s);
     }
 }
 
 void sock_close(struct sock *s)
 {
-    if (s->flags & SOCK_CLOSING) return;
+    if (s->flags & SOCK_CLOSING)
+        return;
     s->flags |= SOCK_CLOSING;
     uv_close((uv_handle_t *)&s->tcp, on_handle_closed);
-    if (s->_handles == 2) uv_close((uv_handle_t *)&s->_linger, on_handle_closed);
+    if (s->_handles == 2)
+        uv_close((uv_handle_t *)&s->_linger, on_handle_closed);
 }
 
 int sock_is_closing(const struct sock *s)
@@ -315,14 +351,16 @@ static void on_linger_timeout(uv_timer_t *t)
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
     struct sock *s = req->handle->data;
-    if (s->flags & SOCK_CLOSING) return;
+    if (s->flags & SOCK_CLOSING)
+        return;
     if (status < 0 || (s->flags & (SOCK_EOF | SOCK_ERROR)) || s->_handles < 2) {
         sock_close(s);
         return;
     }
     /* keep reading so unread input does not turn our last response into a RST */
     s->flags |= SOCK_LINGER;
-    if (s->flags & SOCK_READING) uv_read_stop((uv_stream_t *)&s->tcp);
+    if (s->flags & SOCK_READING)
+        uv_read_stop((uv_stream_t *)&s->tcp);
     s->flags |= SOCK_READING;
     if (uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) < 0) {
         sock_close(s);
@@ -333,7 +371,8 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 
 void sock_shutdown(struct sock *s)
 {
-    if (s->flags & (SOCK_CLOSING | SOCK_SHUTDOWN)) return;
+    if (s->flags & (SOCK_CLOSING | SOCK_SHUTDOWN))
+        return;
     if ((s->flags & SOCK_ERROR)) {
         sock_close(s);
         return;
@@ -344,5 +383,6 @@ void sock_shutdown(struct sock *s)
         ERR_clear_error();
     }
     s->flags |= SOCK_SHUTDOWN;
-    if (uv_shutdown(&s->_shutdown, (uv_stream_t *)&s->tcp, on_shutdown) < 0) sock_close(s);
+    if (uv_shutdown(&s->_shutdown, (uv_stream_t *)&s->tcp, on_shutdown) < 0)
+        sock_close(s);
 }

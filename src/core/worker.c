@@ -14,7 +14,8 @@
 static void on_connection(uv_stream_t *server, int status)
 {
     struct worker *w = server->loop->data;
-    if (status < 0 || w->draining) return;
+    if (status < 0 || w->draining)
+        return;
     conn_accept(w, server->data, server);
 }
 
@@ -25,17 +26,20 @@ static void on_closed_nothing(uv_handle_t *h)
 
 static void worker_finish(struct worker *w)
 {
-    if (w->stopped) return;
+    if (w->stopped)
+        return;
     w->stopped = 1;
     for (size_t i = 0; i < w->n_pools; i++)
         pool_close_idle(&w->pools[i]);
     uv_close((uv_handle_t *)&w->wake, on_closed_nothing);
-    if (w->draining) uv_close((uv_handle_t *)&w->drain_deadline, on_closed_nothing);
+    if (w->draining)
+        uv_close((uv_handle_t *)&w->drain_deadline, on_closed_nothing);
 }
 
 void worker_conn_gone(struct worker *w)
 {
-    if (w->draining && w->n_conns == 0) worker_finish(w);
+    if (w->draining && w->n_conns == 0)
+        worker_finish(w);
 }
 
 static void on_drain_deadline(uv_timer_t *t)
@@ -71,7 +75,8 @@ static void start_drain(struct worker *w)
 static void on_wake(uv_async_t *a)
 {
     struct worker *w = a->data;
-    if (atomic_load(&w->want_drain) && !w->draining) start_drain(w);
+    if (atomic_load(&w->want_drain) && !w->draining)
+        start_drain(w);
 }
 
 static void worker_main(void *arg)
@@ -94,7 +99,8 @@ static int open_pools(struct worker *w)
     for (size_t i = 0; i < w->rt->n_backends; i++)
         n += w->rt->backends[i].n_servers;
     w->pools = calloc(n ? n : 1, sizeof(*w->pools));
-    if (w->pools == NULL) return -1;
+    if (w->pools == NULL)
+        return -1;
     w->n_pools = n;
     size_t k = 0;
     for (size_t i = 0; i < w->rt->n_backends; i++)
@@ -111,18 +117,23 @@ int worker_start(struct worker *w, int id, struct runtime *rt)
     w->id = id;
     w->rt = runtime_ref(rt);
     atomic_init(&w->want_drain, 0);
-    if (uv_loop_init(&w->loop) < 0) return -1;
+    if (uv_loop_init(&w->loop) < 0)
+        return -1;
     w->loop.data = w;
-    if (uv_async_init(&w->loop, &w->wake, on_wake) < 0) return -1;
+    if (uv_async_init(&w->loop, &w->wake, on_wake) < 0)
+        return -1;
     w->wake.data = w;
-    if (open_pools(w) < 0) return -1;
+    if (open_pools(w) < 0)
+        return -1;
     w->lst = calloc(rt->n_listeners, sizeof(*w->lst));
-    if (w->lst == NULL) return -1;
+    if (w->lst == NULL)
+        return -1;
     for (size_t i = 0; i < rt->n_listeners; i++) {
         struct rt_listener *rl = &rt->listeners[i];
         int fd = dup(rl->fds[id]);
         if (fd < 0 || uv_tcp_init(&w->loop, &w->lst[i]) < 0) {
-            if (fd >= 0) close(fd);
+            if (fd >= 0)
+                close(fd);
             return -1;
         }
         w->n_lst++;

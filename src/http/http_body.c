@@ -60,45 +60,59 @@ static int size_line_step(struct http_body_state *st, unsigned char c)
 {
     int s = st->_state;
 
-    if (++st->_line > CHUNK_LINE_MAX && c != '\r') return C_ERROR;
+    if (++st->_line > CHUNK_LINE_MAX && c != '\r')
+        return C_ERROR;
     switch (s) {
     case C_SIZE:
         if (http_is_hex(c)) {
-            if (st->_line > CHUNK_DIGITS) return C_ERROR;
+            if (st->_line > CHUNK_DIGITS)
+                return C_ERROR;
             unsigned v = c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
             st->remaining = (st->remaining << 4) | v;
             return C_SIZE;
         }
-        if (st->_line == 1) return C_ERROR; /* no digits */
-        if (c == ';') return C_NAME_START;
+        if (st->_line == 1)
+            return C_ERROR; /* no digits */
+        if (c == ';')
+            return C_NAME_START;
         return c == '\r' ? C_SIZE_LF : is_ws(c) ? C_WS_SEMI : C_ERROR;
     case C_WS_SEMI:
         return c == ';' ? C_NAME_START : is_ws(c) ? C_WS_SEMI : C_ERROR;
     case C_NAME_START:
         return http_is_tchar(c) ? C_NAME : is_ws(c) ? C_NAME_START : C_ERROR;
     case C_NAME:
-        if (http_is_tchar(c)) return C_NAME;
-        if (c == ';') return C_NAME_START;
-        if (c == '=') return C_VALUE_START;
+        if (http_is_tchar(c))
+            return C_NAME;
+        if (c == ';')
+            return C_NAME_START;
+        if (c == '=')
+            return C_VALUE_START;
         return c == '\r' ? C_SIZE_LF : is_ws(c) ? C_NAME_WS : C_ERROR;
     case C_NAME_WS:
-        if (c == '=') return C_VALUE_START;
+        if (c == '=')
+            return C_VALUE_START;
         return c == ';' ? C_NAME_START : is_ws(c) ? C_NAME_WS : C_ERROR;
     case C_VALUE_START:
-        if (c == '"') return C_QUOTED;
+        if (c == '"')
+            return C_QUOTED;
         return http_is_tchar(c) ? C_TOKEN : is_ws(c) ? C_VALUE_START : C_ERROR;
     case C_TOKEN:
-        if (http_is_tchar(c)) return C_TOKEN;
-        if (c == ';') return C_NAME_START;
+        if (http_is_tchar(c))
+            return C_TOKEN;
+        if (c == ';')
+            return C_NAME_START;
         return c == '\r' ? C_SIZE_LF : is_ws(c) ? C_WS_SEMI : C_ERROR;
     case C_QUOTED:
-        if (c == '"') return C_QUOTED_END;
-        if (c == '\\') return C_QUOTED_ESC;
+        if (c == '"')
+            return C_QUOTED_END;
+        if (c == '\\')
+            return C_QUOTED_ESC;
         return is_qdtext(c) ? C_QUOTED : C_ERROR;
     case C_QUOTED_ESC:
         return is_qdtext(c) ? C_QUOTED : C_ERROR;
     case C_QUOTED_END:
-        if (c == ';') return C_NAME_START;
+        if (c == ';')
+            return C_NAME_START;
         return c == '\r' ? C_SIZE_LF : is_ws(c) ? C_WS_SEMI : C_ERROR;
     default:
         return C_ERROR;
@@ -110,16 +124,20 @@ static int trailer_step(struct http_body_state *st, unsigned char c)
 {
     int s = st->_state;
 
-    if (s == C_TRAILER && c == '\r') return C_END_LF;
-    if (++st->_trailers > TRAILER_MAX) return C_ERROR;
+    if (s == C_TRAILER && c == '\r')
+        return C_END_LF;
+    if (++st->_trailers > TRAILER_MAX)
+        return C_ERROR;
     switch (s) {
     case C_TRAILER:
         return http_is_tchar(c) ? C_TRAILER_NAME : C_ERROR; /* obs-fold, bare LF, empty name */
     case C_TRAILER_NAME:
-        if (c == ':') return C_TRAILER_VALUE;
+        if (c == ':')
+            return C_TRAILER_VALUE;
         return http_is_tchar(c) ? C_TRAILER_NAME : C_ERROR;
     case C_TRAILER_VALUE:
-        if (c == '\r') return C_TRAILER_LF;
+        if (c == '\r')
+            return C_TRAILER_LF;
         return http_is_field_byte(c) ? C_TRAILER_VALUE : C_ERROR;
     case C_TRAILER_LF:
         return c == '\n' ? C_TRAILER : C_ERROR;
@@ -140,11 +158,14 @@ static long feed_chunked(struct http_body_state *st, const char *buf, size_t len
         switch (st->_state) {
         case C_DATA: {
             size_t n = len - pos;
-            if ((uint64_t)n > st->remaining) n = (size_t)st->remaining;
-            if (cb != NULL) cb(arg, buf + pos, n);
+            if ((uint64_t)n > st->remaining)
+                n = (size_t)st->remaining;
+            if (cb != NULL)
+                cb(arg, buf + pos, n);
             st->remaining -= n;
             pos += n;
-            if (st->remaining == 0) st->_state = C_DATA_CR;
+            if (st->remaining == 0)
+                st->_state = C_DATA_CR;
             continue;
         }
         case C_SIZE_LF:
@@ -184,22 +205,28 @@ static long feed_chunked(struct http_body_state *st, const char *buf, size_t len
         st->_state = next;
         pos++;
     }
-    if (st->_state == C_ERROR) return -1;
-    if (st->_state == C_DONE) st->done = 1;
+    if (st->_state == C_ERROR)
+        return -1;
+    if (st->_state == C_DONE)
+        st->done = 1;
     return (long)pos;
 }
 
 long http_body_feed(struct http_body_state *st, const char *buf, size_t len, http_body_data_cb cb,
                     void *arg)
 {
-    if (len > (size_t)LONG_MAX) len = (size_t)LONG_MAX; /* the rest comes in the next call */
-    if (st->done) return 0;
+    if (len > (size_t)LONG_MAX)
+        len = (size_t)LONG_MAX; /* the rest comes in the next call */
+    if (st->done)
+        return 0;
 
     switch (st->kind) {
     case HTTP_BODY_LENGTH: {
         size_t n = len;
-        if ((uint64_t)n > st->remaining) n = (size_t)st->remaining;
-        if (n > 0 && cb != NULL) cb(arg, buf, n);
+        if ((uint64_t)n > st->remaining)
+            n = (size_t)st->remaining;
+        if (n > 0 && cb != NULL)
+            cb(arg, buf, n);
         st->remaining -= n;
         st->done = st->remaining == 0;
         return (long)n;
@@ -207,7 +234,8 @@ long http_body_feed(struct http_body_state *st, const char *buf, size_t len, htt
     case HTTP_BODY_CHUNKED:
         return feed_chunked(st, buf, len, cb, arg);
     case HTTP_BODY_UNTIL_EOF:
-        if (len > 0 && cb != NULL) cb(arg, buf, len);
+        if (len > 0 && cb != NULL)
+            cb(arg, buf, len);
         return (long)len;
     default:
         return -1;

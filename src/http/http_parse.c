@@ -49,10 +49,12 @@ static size_t scan_field(const unsigned char *p, size_t pos, size_t end)
         while (end - pos >= 8) {
             uint64_t w;
             memcpy(&w, p + pos, 8);
-            if (has_less(w, 0x20) | has_byte(w, 0x7f)) break;
+            if (has_less(w, 0x20) | has_byte(w, 0x7f))
+                break;
             pos += 8;
         }
-        if (pos >= end || !http_is_field_byte(p[pos])) return pos;
+        if (pos >= end || !http_is_field_byte(p[pos]))
+            return pos;
         pos++;
     }
 }
@@ -63,7 +65,8 @@ static size_t scan_target(const unsigned char *p, size_t pos, size_t end)
     while (end - pos >= 8) {
         uint64_t w;
         memcpy(&w, p + pos, 8);
-        if (has_less(w, 0x21) | (w & HIGHS) | has_byte(w, 0x7f)) break;
+        if (has_less(w, 0x21) | (w & HIGHS) | has_byte(w, 0x7f))
+            break;
         pos += 8;
     }
     while (pos < end && (unsigned)(p[pos] - 0x21) < 0x5e)
@@ -87,7 +90,8 @@ static int parse_version(const unsigned char *p, size_t *pos, size_t lend, size_
     size_t i = *pos;
 
     for (int k = 0; k < 8; k++, i++) {
-        if (i == lend) return ran_out(i, ls, lmax);
+        if (i == lend)
+            return ran_out(i, ls, lmax);
         if (shape[k] == '0' ? !http_is_digit(p[i]) : p[i] != (unsigned char)shape[k])
             return HTTP_ERR_BAD;
     }
@@ -96,8 +100,10 @@ static int parse_version(const unsigned char *p, size_t *pos, size_t lend, size_
         int rc = ran_out(i, ls, lmax);
         return (rc == HTTP_INCOMPLETE && !ok) ? HTTP_ERR_VERSION : rc;
     }
-    if (p[i] != term) return HTTP_ERR_BAD;
-    if (!ok) return HTTP_ERR_VERSION;
+    if (p[i] != term)
+        return HTTP_ERR_BAD;
+    if (!ok)
+        return HTTP_ERR_VERSION;
     *minor = p[i - 1] - '0';
     *pos = i;
     return 1;
@@ -106,8 +112,10 @@ static int parse_version(const unsigned char *p, size_t *pos, size_t lend, size_
 /* CRLF at <*pos>; moves past it. Returns 1, HTTP_INCOMPLETE or HTTP_ERR_BAD. */
 static int expect_crlf(const unsigned char *p, size_t *pos, size_t end)
 {
-    if (*pos >= end || (p[*pos] == '\r' && *pos + 1 >= end)) return HTTP_INCOMPLETE;
-    if (p[*pos] != '\r' || p[*pos + 1] != '\n') return HTTP_ERR_BAD;
+    if (*pos >= end || (p[*pos] == '\r' && *pos + 1 >= end))
+        return HTTP_INCOMPLETE;
+    if (p[*pos] != '\r' || p[*pos + 1] != '\n')
+        return HTTP_ERR_BAD;
     *pos += 2;
     return 1;
 }
@@ -116,9 +124,11 @@ static int expect_crlf(const unsigned char *p, size_t *pos, size_t end)
  * tchars whose bit 0x20 flips case, so OR-ing it in is exact here. */
 static int name_is(const struct http_header *h, const char *lit, size_t n)
 {
-    if (h->name_len != n) return 0;
+    if (h->name_len != n)
+        return 0;
     for (size_t i = 0; i < n; i++) {
-        if (((unsigned char)h->name[i] | 0x20) != (unsigned char)lit[i]) return 0;
+        if (((unsigned char)h->name[i] | 0x20) != (unsigned char)lit[i])
+            return 0;
     }
     return 1;
 }
@@ -144,14 +154,17 @@ static int note_content_length(struct facts *f, const struct http_header *h)
             e++;
         i = e + 1;
         trim_ows(v, &s, &e);
-        if (s == e) return HTTP_ERR_BAD;
+        if (s == e)
+            return HTTP_ERR_BAD;
         uint64_t n = 0;
         for (; s < e; s++) {
             unsigned char c = (unsigned char)v[s];
-            if (!http_is_digit(c) || n > (CL_MAX - (c - '0')) / 10) return HTTP_ERR_BAD;
+            if (!http_is_digit(c) || n > (CL_MAX - (c - '0')) / 10)
+                return HTTP_ERR_BAD;
             n = n * 10 + (c - '0');
         }
-        if (f->cl_seen && n != f->cl) return HTTP_ERR_BAD;
+        if (f->cl_seen && n != f->cl)
+            return HTTP_ERR_BAD;
         f->cl_seen = 1;
         f->cl = n;
     } while (i <= h->value_len);
@@ -176,16 +189,19 @@ static int note_transfer_encoding(struct facts *f, const struct http_header *h)
         size_t t = s;
         while (t < e && http_is_tchar((unsigned char)v[t]))
             t++;
-        if (t == s) return HTTP_ERR_BAD; /* empty element or no coding name */
+        if (t == s)
+            return HTTP_ERR_BAD; /* empty element or no coding name */
         size_t rest = t;
         while (rest < e && (v[rest] == ' ' || v[rest] == '\t'))
             rest++;
         int has_params = rest < e;
-        if (has_params && v[rest] != ';') return HTTP_ERR_BAD;
+        if (has_params && v[rest] != ';')
+            return HTTP_ERR_BAD;
         if (f->te_chunked)
             return HTTP_ERR_BAD; /* anything after chunked: the length is unknowable */
         if (http_bytes_ieq(v + s, t - s, "chunked", 7)) {
-            if (has_params) return HTTP_ERR_BAD;
+            if (has_params)
+                return HTTP_ERR_BAD;
             f->te_chunked = 1;
         } else {
             f->te_other = 1;
@@ -212,7 +228,8 @@ static int note_field(struct facts *f, const struct http_header *h)
             f->expect_continue = 1;
         break;
     case 7:
-        if (name_is(h, "upgrade", 7)) f->upgrade = 1;
+        if (name_is(h, "upgrade", 7))
+            f->upgrade = 1;
         break;
     case 10:
         if (name_is(h, "connection", 10)) {
@@ -221,10 +238,12 @@ static int note_field(struct facts *f, const struct http_header *h)
         }
         break;
     case 14:
-        if (name_is(h, "content-length", 14)) rc = note_content_length(f, h);
+        if (name_is(h, "content-length", 14))
+            rc = note_content_length(f, h);
         break;
     case 17:
-        if (name_is(h, "transfer-encoding", 17)) rc = note_transfer_encoding(f, h);
+        if (name_is(h, "transfer-encoding", 17))
+            rc = note_transfer_encoding(f, h);
         break;
     default:
         break;
@@ -240,20 +259,24 @@ static int parse_fields(const unsigned char *p, size_t pos, size_t end, struct h
                         size_t max, size_t *num, struct facts *f)
 {
     for (;;) {
-        if (pos >= end) return HTTP_INCOMPLETE;
+        if (pos >= end)
+            return HTTP_INCOMPLETE;
         if (p[pos] == '\r') {
             int rc = expect_crlf(p, &pos, end);
             return rc == 1 ? (int)pos : rc;
         }
         if (p[pos] == ' ' || p[pos] == '\t')
             return HTTP_ERR_BAD; /* obs-fold, or whitespace before the first field */
-        if (*num >= max) return HTTP_ERR_TOO_LARGE;
+        if (*num >= max)
+            return HTTP_ERR_TOO_LARGE;
 
         size_t name = pos;
         while (pos < end && http_is_tchar(p[pos]))
             pos++;
-        if (pos >= end) return HTTP_INCOMPLETE;
-        if (p[pos] != ':' || pos == name) return HTTP_ERR_BAD;
+        if (pos >= end)
+            return HTTP_INCOMPLETE;
+        if (p[pos] != ':' || pos == name)
+            return HTTP_ERR_BAD;
         size_t name_end = pos++;
         while (pos < end && (p[pos] == ' ' || p[pos] == '\t'))
             pos++;
@@ -261,7 +284,8 @@ static int parse_fields(const unsigned char *p, size_t pos, size_t end, struct h
         pos = scan_field(p, pos, end);
         size_t value_end = pos;
         int rc = expect_crlf(p, &pos, end);
-        if (rc != 1) return rc;
+        if (rc != 1)
+            return rc;
         while (value_end > value && (p[value_end - 1] == ' ' || p[value_end - 1] == '\t'))
             value_end--;
 
@@ -272,7 +296,8 @@ static int parse_fields(const unsigned char *p, size_t pos, size_t end, struct h
         h->value_len = value_end - value;
         h->removed = 0;
         rc = note_field(f, h);
-        if (rc < 0) return rc;
+        if (rc < 0)
+            return rc;
     }
 }
 
@@ -284,9 +309,12 @@ static int check_target(const struct http_request *req, const char **auth, size_
     int connect = req->method_len == 7 && memcmp(req->method, "CONNECT", 7) == 0;
     int options = req->method_len == 7 && memcmp(req->method, "OPTIONS", 7) == 0;
 
-    if (connect) return http_authority_valid(t, n, 1) ? 0 : HTTP_ERR_BAD;
-    if (t[0] == '/') return 0;
-    if (n == 1 && t[0] == '*') return options ? 0 : HTTP_ERR_BAD;
+    if (connect)
+        return http_authority_valid(t, n, 1) ? 0 : HTTP_ERR_BAD;
+    if (t[0] == '/')
+        return 0;
+    if (n == 1 && t[0] == '*')
+        return options ? 0 : HTTP_ERR_BAD;
 
     /* absolute-form: only http and https, whose authority is mandatory and non-empty */
     size_t skip;
@@ -326,47 +354,59 @@ static int parse_request(const unsigned char *p, size_t end, const struct http_l
     /* RFC 9112 2.2: ignore empty lines before the request line; they count in head_len */
     while (pos < end && p[pos] == '\r') {
         rc = expect_crlf(p, &pos, end);
-        if (rc != 1) return rc;
+        if (rc != 1)
+            return rc;
     }
-    if (pos >= end) return HTTP_INCOMPLETE;
+    if (pos >= end)
+        return HTTP_INCOMPLETE;
 
     size_t ls = pos;
     size_t lend = line_end(ls, end, lim->request_line);
     while (pos < lend && http_is_tchar(p[pos]))
         pos++;
-    if (pos == lend) return ran_out(pos, ls, lim->request_line);
-    if (p[pos] != ' ' || pos == ls) return HTTP_ERR_BAD;
+    if (pos == lend)
+        return ran_out(pos, ls, lim->request_line);
+    if (p[pos] != ' ' || pos == ls)
+        return HTTP_ERR_BAD;
     req->method = (const char *)p + ls;
     req->method_len = pos - ls;
 
     size_t ts = ++pos;
     pos = scan_target(p, pos, lend);
-    if (pos == lend) return ran_out(pos, ls, lim->request_line);
-    if (p[pos] != ' ' || pos == ts) return HTTP_ERR_BAD;
+    if (pos == lend)
+        return ran_out(pos, ls, lim->request_line);
+    if (p[pos] != ' ' || pos == ts)
+        return HTTP_ERR_BAD;
     req->target = (const char *)p + ts;
     req->target_len = pos - ts;
 
     pos++;
     rc = parse_version(p, &pos, lend, ls, lim->request_line, '\r', &req->minor);
-    if (rc != 1) return rc;
+    if (rc != 1)
+        return rc;
     rc = expect_crlf(p, &pos, end);
-    if (rc != 1) return rc;
+    if (rc != 1)
+        return rc;
 
     const char *auth = NULL;
     size_t auth_len = 0;
     rc = check_target(req, &auth, &auth_len);
-    if (rc < 0) return rc;
+    if (rc < 0)
+        return rc;
 
     struct facts f = {.is_request = 1, .minor = req->minor};
     rc = parse_fields(p, pos, end, req->headers, max_fields(lim, req->max_headers),
                       &req->num_headers, &f);
-    if (rc <= 0) return rc;
+    if (rc <= 0)
+        return rc;
 
-    if (f.host == NULL && req->minor == 1) return HTTP_ERR_BAD;
+    if (f.host == NULL && req->minor == 1)
+        return HTTP_ERR_BAD;
     if (auth != NULL && f.host != NULL &&
         !http_bytes_ieq(auth, auth_len, f.host->value, f.host->value_len))
         return HTTP_ERR_BAD;
-    if (f.te_other) return HTTP_ERR_NOT_IMPLEMENTED;
+    if (f.te_other)
+        return HTTP_ERR_NOT_IMPLEMENTED;
     if (f.te_chunked) {
         req->body = HTTP_BODY_CHUNKED;
     } else if (f.cl_seen) {
@@ -412,7 +452,8 @@ int http_parse_request(const char *buf, size_t len, const struct http_limits *li
 
     size_t end = capped_end(len, lim, &capped);
     int rc = parse_request((const unsigned char *)buf, end, lim, req);
-    if (rc == HTTP_INCOMPLETE && capped) return HTTP_ERR_TOO_LARGE;
+    if (rc == HTTP_INCOMPLETE && capped)
+        return HTTP_ERR_TOO_LARGE;
     return rc;
 }
 
@@ -422,25 +463,31 @@ static int parse_response(const unsigned char *p, size_t end, const struct http_
     size_t pos = 0;
     size_t lend = line_end(0, end, lim->request_line);
     int rc = parse_version(p, &pos, lend, 0, lim->request_line, ' ', &resp->minor);
-    if (rc != 1) return rc;
+    if (rc != 1)
+        return rc;
 
     int status = 0;
     for (int k = 0; k < 3; k++) {
-        if (++pos == lend) return ran_out(pos, 0, lim->request_line);
-        if (!http_is_digit(p[pos]) || (k == 0 && p[pos] == '0')) return HTTP_ERR_BAD;
+        if (++pos == lend)
+            return ran_out(pos, 0, lim->request_line);
+        if (!http_is_digit(p[pos]) || (k == 0 && p[pos] == '0'))
+            return HTTP_ERR_BAD;
         status = status * 10 + (p[pos] - '0');
     }
-    if (++pos == lend) return ran_out(pos, 0, lim->request_line);
+    if (++pos == lend)
+        return ran_out(pos, 0, lim->request_line);
     /* the SP before an empty reason is often left out; nothing hinges on it */
     size_t reason = pos;
     if (p[pos] == ' ') {
         reason = ++pos;
         pos = scan_field(p, pos, lend);
-        if (pos == lend) return ran_out(pos, 0, lim->request_line);
+        if (pos == lend)
+            return ran_out(pos, 0, lim->request_line);
     }
     size_t reason_end = pos;
     rc = expect_crlf(p, &pos, end);
-    if (rc != 1) return rc;
+    if (rc != 1)
+        return rc;
     resp->status = status;
     resp->reason = (const char *)p + reason;
     resp->reason_len = reason_end - reason;
@@ -448,13 +495,15 @@ static int parse_response(const unsigned char *p, size_t end, const struct http_
     struct facts f = {.is_request = 0, .minor = resp->minor};
     rc = parse_fields(p, pos, end, resp->headers, max_fields(lim, resp->max_headers),
                       &resp->num_headers, &f);
-    if (rc <= 0) return rc;
+    if (rc <= 0)
+        return rc;
 
     resp->keep_alive = resp->minor == 1 ? !f.conn_close : f.conn_keep_alive && !f.conn_close;
     if (head_request || status < 200 || status == 204 || status == 304) {
         resp->body = HTTP_BODY_NONE; /* framing headers describe a body that is not sent */
     } else if (f.te_seen) {
-        if (f.te_other) return HTTP_ERR_NOT_IMPLEMENTED;
+        if (f.te_other)
+            return HTTP_ERR_NOT_IMPLEMENTED;
         resp->body = HTTP_BODY_CHUNKED;
     } else if (f.cl_seen) {
         resp->content_length = f.cl;
@@ -484,6 +533,7 @@ int http_parse_response(const char *buf, size_t len, const struct http_limits *l
 
     size_t end = capped_end(len, lim, &capped);
     int rc = parse_response((const unsigned char *)buf, end, lim, head_request, resp);
-    if (rc == HTTP_INCOMPLETE && capped) return HTTP_ERR_TOO_LARGE;
+    if (rc == HTTP_INCOMPLETE && capped)
+        return HTTP_ERR_TOO_LARGE;
     return rc;
 }

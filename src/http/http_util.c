@@ -26,22 +26,26 @@ const unsigned char http_char_class[256] = {
 
 int http_bytes_ieq(const char *a, size_t alen, const char *b, size_t blen)
 {
-    if (alen != blen) return 0;
+    if (alen != blen)
+        return 0;
     for (size_t i = 0; i < alen; i++) {
-        if (http_lower((unsigned char)a[i]) != http_lower((unsigned char)b[i])) return 0;
+        if (http_lower((unsigned char)a[i]) != http_lower((unsigned char)b[i]))
+            return 0;
     }
     return 1;
 }
 
 int http_name_eq(const struct http_header *h, const char *name)
 {
-    if (h == NULL || name == NULL) return 0;
+    if (h == NULL || name == NULL)
+        return 0;
     return http_bytes_ieq(h->name, h->name_len, name, strlen(name));
 }
 
 int http_list_has(const char *value, size_t len, const char *token)
 {
-    if (value == NULL || token == NULL) return 0;
+    if (value == NULL || token == NULL)
+        return 0;
     size_t tlen = strlen(token);
     size_t i = 0;
     while (i <= len) {
@@ -53,7 +57,8 @@ int http_list_has(const char *value, size_t len, const char *token)
             start++;
         while (e > start && (value[e - 1] == ' ' || value[e - 1] == '\t'))
             e--;
-        if (http_bytes_ieq(value + start, e - start, token, tlen)) return 1;
+        if (http_bytes_ieq(value + start, e - start, token, tlen))
+            return 1;
         i++; /* past the comma (or past the end, which ends the loop) */
     }
     return 0;
@@ -65,7 +70,8 @@ static int ipv4_valid(const char *s, size_t n)
     size_t i = 0;
     for (int part = 0; part < 4; part++) {
         if (part > 0) {
-            if (i >= n || s[i] != '.') return 0;
+            if (i >= n || s[i] != '.')
+                return 0;
             i++;
         }
         size_t start = i;
@@ -73,7 +79,8 @@ static int ipv4_valid(const char *s, size_t n)
         while (i < n && http_is_digit((unsigned char)s[i]) && i - start < 3)
             v = v * 10 + (unsigned)(s[i++] - '0');
         size_t digits = i - start;
-        if (digits == 0 || v > 255 || (digits > 1 && s[start] == '0')) return 0;
+        if (digits == 0 || v > 255 || (digits > 1 && s[start] == '0'))
+            return 0;
     }
     return i == n;
 }
@@ -97,18 +104,23 @@ static int ipv6_valid(const char *s, size_t n)
             i++;
         if (i < n && s[i] == '.') {
             /* the IPv4 tail stands for two groups and must end the address */
-            if (!ipv4_valid(s + start, n - start)) return 0;
+            if (!ipv4_valid(s + start, n - start))
+                return 0;
             groups += 2;
             i = n;
             break;
         }
-        if (i == start || i - start > 4) return 0;
+        if (i == start || i - start > 4)
+            return 0;
         groups++;
-        if (i == n) break;
-        if (s[i] != ':') return 0;
+        if (i == n)
+            break;
+        if (s[i] != ':')
+            return 0;
         i++;
         if (i < n && s[i] == ':') {
-            if (compressed) return 0;
+            if (compressed)
+                return 0;
             compressed = 1;
             i++;
         } else if (i == n) {
@@ -122,10 +134,12 @@ int http_authority_valid(const char *s, size_t n, int port_required)
 {
     size_t i = 0;
 
-    if (n == 0) return 0;
+    if (n == 0)
+        return 0;
     if (s[0] == '[') {
         const char *close = memchr(s, ']', n);
-        if (close == NULL || !ipv6_valid(s + 1, (size_t)(close - s) - 1)) return 0;
+        if (close == NULL || !ipv6_valid(s + 1, (size_t)(close - s) - 1))
+            return 0;
         i = (size_t)(close - s) + 1;
     } else {
         while (i < n && s[i] != ':') {
@@ -141,16 +155,21 @@ int http_authority_valid(const char *s, size_t n, int port_required)
                 return 0;
             }
         }
-        if (i == 0) return 0; /* an empty host is never valid for http(s) (RFC 9110 4.2.1) */
+        if (i == 0)
+            return 0; /* an empty host is never valid for http(s) (RFC 9110 4.2.1) */
     }
-    if (i == n) return !port_required;
-    if (s[i] != ':') return 0;
+    if (i == n)
+        return !port_required;
+    if (s[i] != ':')
+        return 0;
     i++;
     size_t digits = n - i;
-    if (digits == 0 || digits > 5) return 0;
+    if (digits == 0 || digits > 5)
+        return 0;
     unsigned long port = 0;
     for (; i < n; i++) {
-        if (!http_is_digit((unsigned char)s[i])) return 0;
+        if (!http_is_digit((unsigned char)s[i]))
+            return 0;
         port = port * 10 + (unsigned long)(s[i] - '0');
     }
     return port <= 65535;

@@ -12,7 +12,8 @@
 static int emit_json(void *arg, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     struct buf *b = arg;
-    if (b->len && b->data[b->len - 1] != '[') buf_puts(b, ",");
+    if (b->len && b->data[b->len - 1] != '[')
+        buf_puts(b, ",");
     buf_puts(b, "[\"");
     buf_json_escape(b, name, nlen);
     buf_puts(b, "\",\"");
@@ -79,5 +80,6 @@ void echo_begin(struct conn *c, const struct http_request *req, const char *veri
     buf_puts(b, "}");
     ex->local_body = echo_body;
     ex->local_done = echo_done;
-    if (ex->req_done) echo_done(c);
+    if (ex->req_done)
+        echo_done(c);
 }

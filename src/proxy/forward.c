@@ -29,8 +29,10 @@ void forward_mark_hop_by_hop(struct http_request *req)
     for (size_t i = 0; i < req->num_headers; i++) {
         struct http_header *h = &req->headers[i];
         for (const char *const *n = hop_by_hop; *n; n++)
-            if (http_name_eq(h, *n)) h->removed = 1;
-        if (!http_name_eq(h, "connection")) continue;
+            if (http_name_eq(h, *n))
+                h->removed = 1;
+        if (!http_name_eq(h, "connection"))
+            continue;
         /* every token of Connection names another hop-by-hop header */
         const char *p = h->value, *end = h->value + h->value_len;
         while (p < end) {
@@ -39,7 +41,8 @@ void forward_mark_hop_by_hop(struct http_request *req)
             const char *t = p;
             while (p < end && *p != ',' && *p != ' ' && *p != '\t')
                 p++;
-            if (p == t) continue;
+            if (p == t)
+                continue;
             for (size_t j = 0; j < req->num_headers; j++)
                 if (token_names(t, (size_t)(p - t), &req->headers[j]) &&
                     !protected_name(&req->headers[j]))
@@ -50,7 +53,8 @@ void forward_mark_hop_by_hop(struct http_request *req)
 
 static int emit_str(forward_emit_fn emit, void *arg, const char *name, const char *value)
 {
-    if (name == NULL || name[0] == 0 || value == NULL) return 0;
+    if (name == NULL || name[0] == 0 || value == NULL)
+        return 0;
     return emit(arg, name, strlen(name), value, strlen(value));
 }
 
@@ -59,7 +63,8 @@ static const char *cert_value(struct conn *c, size_t i)
     const struct cfg_forward *f = &c->l->cfg->forward;
     if (c->cert.values == NULL) {
         c->cert.values = calloc(f->n_headers, sizeof(char *));
-        if (c->cert.values == NULL) return NULL;
+        if (c->cert.values == NULL)
+            return NULL;
     }
     if (c->cert.values[i] == NULL)
         c->cert.values[i] =
@@ -72,18 +77,22 @@ static int emit_cert(struct conn *c, forward_emit_fn emit, void *arg)
     const struct cfg_forward *f = &c->l->cfg->forward;
     for (size_t i = 0; i < f->n_headers; i++) {
         const struct cfg_fwd_header *fh = &f->headers[i];
-        if (fh->name == NULL || fh->name[0] == 0) continue;
-        if (emit_str(emit, arg, fh->name, cert_value(c, i)) < 0) return -1;
+        if (fh->name == NULL || fh->name[0] == 0)
+            continue;
+        if (emit_str(emit, arg, fh->name, cert_value(c, i)) < 0)
+            return -1;
         if (fh->format == FWD_RFC9440 && fh->chain && c->cert.chain) {
             char *v = certgate_encode_rfc9440_chain(c->cert.chain);
             int r = (v && v[0]) ? emit_str(emit, arg, "Client-Cert-Chain", v) : 0;
             free(v);
-            if (r < 0) return -1;
+            if (r < 0)
+                return -1;
         }
     }
     const struct cfg_identity_headers *ih = &f->identity;
     const struct certgate_identity *id = &c->cert.id;
-    if (!c->cert.id_ok) return 0;
+    if (!c->cert.id_ok)
+        return 0;
     if (emit_str(emit, arg, ih->subject, id->subject) < 0 ||
         emit_str(emit, arg, ih->issuer, id->issuer) < 0 ||
         emit_str(emit, arg, ih->serial, id->serial) < 0 ||
@@ -100,13 +109,15 @@ int forward_emit(struct conn *c, const struct http_request *req, int with_cert, 
 {
     for (size_t i = 0; i < req->num_headers; i++) {
         const struct http_header *h = &req->headers[i];
-        if (!h->removed && emit(arg, h->name, h->name_len, h->value, h->value_len) < 0) return -1;
+        if (!h->removed && emit(arg, h->name, h->name_len, h->value, h->value_len) < 0)
+            return -1;
     }
     if (emit_str(emit, arg, "X-Forwarded-For", c->peer_ip) < 0 ||
         emit_str(emit, arg, "X-Forwarded-Proto", c->l->tls ? "https" : "http") < 0)
         return -1;
     if (req->host && emit(arg, "X-Forwarded-Host", 16, req->host->value, req->host->value_len) < 0)
         return -1;
-    if (with_cert && c->cert.leaf && emit_cert(c, emit, arg) < 0) return -1;
+    if (with_cert && c->cert.leaf && emit_cert(c, emit, arg) < 0)
+        return -1;
     return emit_str(emit, arg, c->l->cfg->forward.identity.verify, verify);
 }

@@ -44,7 +44,8 @@ static int read_head(struct conn *c)
     struct sock *s = &c->sock;
     const struct cfg_limits *lim = &c->l->cfg->limits;
     if (s->in.len == 0) {
-        if (s->flags & (SOCK_EOF | SOCK_ERROR)) conn_close(c, 0);
+        if (s->flags & (SOCK_EOF | SOCK_ERROR))
+            conn_close(c, 0);
         return 0;
     }
     if (c->state == CONN_IDLE) {
@@ -57,7 +58,8 @@ static int read_head(struct conn *c)
     struct http_request req = {.headers = c->hdrs, .max_headers = lim->headers};
     int r = http_parse_request(s->in.data, s->in.len, &hl, &req);
     if (r == HTTP_INCOMPLETE) {
-        if (s->flags & (SOCK_EOF | SOCK_ERROR)) conn_close(c, 0);
+        if (s->flags & (SOCK_EOF | SOCK_ERROR))
+            conn_close(c, 0);
         return 0;
     }
     conn_set_state(c, CONN_ACTIVE);
@@ -72,7 +74,8 @@ static int read_head(struct conn *c)
 static void local_body(void *arg, const char *data, size_t len)
 {
     struct exchange *ex = arg;
-    if (ex->local_body) ex->local_body(ex, data, len);
+    if (ex->local_body)
+        ex->local_body(ex, data, len);
 }
 
 /* A body for certgate itself (echo): decode and hand it over. */
@@ -96,7 +99,8 @@ static void read_local_body(struct conn *c)
     conn_touch(c);
     if (ex->reqbody.done) {
         ex->req_done = 1;
-        if (ex->local_done) ex->local_done(c);
+        if (ex->local_done)
+            ex->local_done(c);
     }
 }
 
@@ -113,16 +117,19 @@ static void proxy_loop(struct conn *c)
                 sock_stop_read(s);
                 return;
             }
-            if (!read_head(c) && !(c->state == CONN_ACTIVE)) goto fill;
+            if (!read_head(c) && !(c->state == CONN_ACTIVE))
+                goto fill;
             continue;
         }
-        if (c->state != CONN_ACTIVE) return;
+        if (c->state != CONN_ACTIVE)
+            return;
         if (!ex->req_done) {
             if (ex->target == EX_UPSTREAM)
                 relay_client_body(c);
             else if (ex->target == EX_LOCAL && s->in.len)
                 read_local_body(c);
-            if (c->closed) return;
+            if (c->closed)
+                return;
             if (!ex->req_done && (s->flags & (SOCK_EOF | SOCK_ERROR)) && s->in.len == 0) {
                 conn_close(c, 0); /* the client gave up mid-body */
                 return;
@@ -131,13 +138,15 @@ static void proxy_loop(struct conn *c)
             ex->close_after = 1; /* half-closed after its request: answer, then close */
         }
     fill:
-        if (c->closed || !sock_fill(s)) return;
+        if (c->closed || !sock_fill(s))
+            return;
     }
 }
 
 void proxy_on_data(struct conn *c)
 {
-    if (c->busy) return;
+    if (c->busy)
+        return;
     c->busy = 1;
     proxy_loop(c);
     c->busy = 0;
@@ -159,7 +168,8 @@ void proxy_on_timeout(struct conn *c)
 {
     struct exchange *ex = &c->ex;
     if (c->state == CONN_HEAD || (c->state == CONN_ACTIVE && !ex->resp_started)) {
-        if (c->state == CONN_HEAD) snprintf(ex->method, sizeof(ex->method), "-");
+        if (c->state == CONN_HEAD)
+            snprintf(ex->method, sizeof(ex->method), "-");
         ex->keep_alive = 0;
         respond_error(c, 408, "RequestTimeout", "the request was not received in time");
         return;
@@ -169,7 +179,8 @@ void proxy_on_timeout(struct conn *c)
 
 void proxy_on_close(struct conn *c)
 {
-    if (c->ex.up) relay_abort(c);
+    if (c->ex.up)
+        relay_abort(c);
 }
 
 void proxy_exchange_free(struct conn *c)
@@ -198,5 +209,6 @@ void proxy_response_done(struct conn *c)
     conn_set_state(c, CONN_IDLE);
     /* a pipelined request may already be buffered: outside the read loop
      * (a backend just finished) nobody else would look at it */
-    if (!c->busy && c->sock.in.len) proxy_on_data(c);
+    if (!c->busy && c->sock.in.len)
+        proxy_on_data(c);
 }

@@ -25,7 +25,8 @@ static uint64_t backend_timeout(struct conn *c, int response)
 {
     const struct cfg_backend *b = c->rt->backends[c->ex.backend].cfg;
     uint64_t v = response ? b->timeouts.response : b->timeouts.connect;
-    if (v == 0) v = response ? timeouts(c)->response : timeouts(c)->connect;
+    if (v == 0)
+        v = response ? timeouts(c)->response : timeouts(c)->connect;
     return v ? v : (response ? 60000 : 5000);
 }
 
@@ -39,7 +40,8 @@ static void acquire(struct conn *c, int fresh)
     }
     ex->server = (int)(atomic_fetch_add(&b->next, 1) % b->n_servers);
     struct pool *p = worker_pool(c->w, ex->backend, ex->server);
-    if (fresh) pool_close_idle(p);
+    if (fresh)
+        pool_close_idle(p);
     ex->up = upstream_acquire(p, c, backend_timeout(c, 0));
     if (ex->up == NULL)
         respond_error(c, 502, "BadGateway", "no connection to the backend could be started");
@@ -58,9 +60,11 @@ static void finish(struct conn *c, int reusable)
     struct exchange *ex = &c->ex;
     struct upstream *u = ex->up;
     ex->up = NULL;
-    if (u) upstream_release(u, reusable && ex->req_done);
+    if (u)
+        upstream_release(u, reusable && ex->req_done);
     ex->resp_done = 1;
-    if (!ex->req_done) ex->close_after = 1;
+    if (!ex->req_done)
+        ex->close_after = 1;
     sock_start_read(&c->sock);
     proxy_response_done(c);
 }
@@ -71,7 +75,8 @@ static void fail(struct conn *c, int status, const char *code, const char *detai
     struct exchange *ex = &c->ex;
     struct upstream *u = ex->up;
     ex->up = NULL;
-    if (u) upstream_release(u, 0);
+    if (u)
+        upstream_release(u, 0);
     atomic_fetch_add(&c->rt->metrics->upstream_errors_total, 1);
     if (!ex->resp_started) {
         respond_error(c, status, code, detail);
@@ -85,7 +90,8 @@ void relay_client_body(struct conn *c)
     struct exchange *ex = &c->ex;
     struct upstream *u = ex->up;
     struct buf *in = &c->sock.in;
-    if (u == NULL || u->state != UP_BUSY || ex->req_done) return;
+    if (u == NULL || u->state != UP_BUSY || ex->req_done)
+        return;
     if (in->len) {
         long n = http_body_feed(&ex->reqbody, in->data, in->len, NULL, NULL);
         if (n < 0) {
@@ -163,19 +169,22 @@ static int send_head(struct conn *c, struct upstream *u)
     struct exchange *ex = &c->ex;
     const struct http_response *r = &u->resp;
     struct buf b;
-    if (r->body == HTTP_BODY_UNTIL_EOF) ex->close_after = 1;
+    if (r->body == HTTP_BODY_UNTIL_EOF)
+        ex->close_after = 1;
     if (r->body == HTTP_BODY_CHUNKED && ex->client_minor == 0) {
         ex->chunked_to_10 = 1; /* HTTP/1.0 has no chunked: send it plain, end by close */
         ex->close_after = 1;
     }
-    if (!ex->keep_alive || c->w->draining) ex->close_after = 1;
+    if (!ex->keep_alive || c->w->draining)
+        ex->close_after = 1;
     buf_init(&b, UPSTREAM_HEAD_MAX + 256);
     buf_printf(&b, "HTTP/1.1 %d ", r->status);
     buf_append(&b, r->reason, r->reason_len);
     buf_puts(&b, "\r\n");
     for (size_t i = 0; i < r->num_headers; i++) {
         const struct http_header *h = &r->headers[i];
-        if (hop_by_hop_response(h)) continue;
+        if (hop_by_hop_response(h))
+            continue;
         buf_append(&b, h->name, h->name_len);
         buf_puts(&b, ": ");
         buf_append(&b, h->value, h->value_len);
@@ -183,9 +192,11 @@ static int send_head(struct conn *c, struct upstream *u)
     }
     if (r->body == HTTP_BODY_CHUNKED && !ex->chunked_to_10)
         buf_puts(&b, "Transfer-Encoding: chunked\r\n");
-    if (ex->close_after) buf_puts(&b, "Connection: close\r\n");
+    if (ex->close_after)
+        buf_puts(&b, "Connection: close\r\n");
     int rc = buf_puts(&b, "\r\n");
-    if (rc == 0) rc = conn_write(c, b.data, b.len);
+    if (rc == 0)
+        rc = conn_write(c, b.data, b.len);
     buf_free(&b);
     ex->status = r->status;
     ex->resp_started = 1;
@@ -240,9 +251,12 @@ void relay_upstream_data(struct upstream *u)
     struct conn *c = u->client;
     struct exchange *ex = &c->ex;
     struct buf *in = &u->sock.in;
-    if (in->len) upstream_timer(u, backend_timeout(c, 1));
-    if (!u->head_done && !read_response_head(c, u)) return;
-    if (c->closed || ex->up != u) return;
+    if (in->len)
+        upstream_timer(u, backend_timeout(c, 1));
+    if (!u->head_done && !read_response_head(c, u))
+        return;
+    if (c->closed || ex->up != u)
+        return;
     long n =
         http_body_feed(&u->body, in->data, in->len, ex->chunked_to_10 ? write_decoded : NULL, c);
     if (n < 0) {
@@ -269,7 +283,8 @@ void relay_upstream_data(struct upstream *u)
         conn_close(c, 0); /* truncated response: the client must not take it as whole */
         return;
     }
-    if (c->sock.wpending > RELAY_HIGH) sock_stop_read(&u->sock);
+    if (c->sock.wpending > RELAY_HIGH)
+        sock_stop_read(&u->sock);
     sock_fill(&u->sock);
 }
 
@@ -287,7 +302,8 @@ void relay_client_drain(struct conn *c)
     struct upstream *u = c->ex.up;
     if (u && u->head_done) {
         sock_start_read(&u->sock);
-        if (u->sock.in.len) relay_upstream_data(u);
+        if (u->sock.in.len)
+            relay_upstream_data(u);
     }
 }
 
@@ -295,5 +311,6 @@ void relay_abort(struct conn *c)
 {
     struct upstream *u = c->ex.up;
     c->ex.up = NULL;
-    if (u) upstream_release(u, 0);
+    if (u)
+        upstream_release(u, 0);
 }

@@ -28,8 +28,10 @@ static const char *const verify_failed[CERTGATE_REASON_MAX] = {
 /* X-Client-Cert-Verify: SUCCESS, FAILED:<ReasonCode> or NONE (SPEC §5). */
 static const char *verify_string(enum certgate_reason r, int have_cert)
 {
-    if (!have_cert) return "NONE";
-    if (r == CERTGATE_OK || r >= CERTGATE_REASON_MAX) return "SUCCESS";
+    if (!have_cert)
+        return "NONE";
+    if (r == CERTGATE_OK || r >= CERTGATE_REASON_MAX)
+        return "SUCCESS";
     return verify_failed[r];
 }
 
@@ -73,10 +75,12 @@ static const struct cfg_route *route_find(const struct cfg_listener *l,
     size_t hlen = req->host ? host_len(req->host->value, req->host->value_len) : 0;
     for (size_t i = 0; i < l->n_routes; i++) {
         const struct cfg_route *r = &l->routes[i];
-        if (r->host && (strlen(r->host) != hlen || strncasecmp(r->host, host, hlen) != 0)) continue;
+        if (r->host && (strlen(r->host) != hlen || strncasecmp(r->host, host, hlen) != 0))
+            continue;
         if (r->path_prefix) {
             size_t n = strlen(r->path_prefix);
-            if (n > plen || memcmp(r->path_prefix, path, n) != 0) continue;
+            if (n > plen || memcmp(r->path_prefix, path, n) != 0)
+                continue;
         }
         return r;
     }
@@ -113,27 +117,32 @@ static enum certgate_reason decide(struct conn *c, const struct cfg_route *route
     *verify = verify_string(gate, have);
     detail[0] = 0;
     if (!c->l->cfg->tls || ca->mode == CA_IGNORE) {
-        if (route->policy_none || route->policy == NULL) return CERTGATE_OK;
+        if (route->policy_none || route->policy == NULL)
+            return CERTGATE_OK;
         return judge(c, runtime_policy(c->rt, route->policy), detail, dlen);
     }
     if (ca->mode == CA_REQUIRE || ca->mode == CA_OPTIONAL) {
-        if (!have && ca->mode == CA_REQUIRE) return judge(c, c->l->gate, detail, dlen);
+        if (!have && ca->mode == CA_REQUIRE)
+            return judge(c, c->l->gate, detail, dlen);
         if (have && gate != CERTGATE_OK) {
             snprintf(detail, dlen, "%s", c->cert.detail);
             return gate;
         }
-        if (route->policy_none || route->policy == NULL) return CERTGATE_OK;
+        if (route->policy_none || route->policy == NULL)
+            return CERTGATE_OK;
         return judge(c, runtime_policy(c->rt, route->policy), detail, dlen);
     }
     /* request: the route decides; policy none lets everything through */
-    if (route->policy_none) return CERTGATE_OK;
+    if (route->policy_none)
+        return CERTGATE_OK;
     struct rt_policy *p = route->policy ? runtime_policy(c->rt, route->policy) : c->l->gate;
     return p ? judge(c, p, detail, dlen) : CERTGATE_OK;
 }
 
 static int host_matches_sni(const struct conn *c, const struct http_request *req)
 {
-    if (c->sni == NULL || req->host == NULL) return 1;
+    if (c->sni == NULL || req->host == NULL)
+        return 1;
     size_t n = host_len(req->host->value, req->host->value_len);
     return strlen(c->sni) == n && strncasecmp(c->sni, req->host->value, n) == 0;
 }
@@ -169,7 +178,8 @@ static int build_upstream_head(struct conn *c, const struct http_request *req, i
     if (buf_append(b, req->method, req->method_len) < 0 || buf_append(b, " ", 1) < 0 ||
         buf_append(b, path, plen) < 0 || buf_puts(b, " HTTP/1.1\r\n") < 0)
         return -1;
-    if (forward_emit(c, req, with_cert, verify, emit_head, b) < 0) return -1;
+    if (forward_emit(c, req, with_cert, verify, emit_head, b) < 0)
+        return -1;
     return buf_append(b, "\r\n", 2);
 }
 

@@ -59,16 +59,20 @@ void respond(struct conn *c, int status, const char *content_type, const char *b
 {
     struct exchange *ex = &c->ex;
     struct buf b;
-    if (c->closed) return;
+    if (c->closed)
+        return;
     if (!ex->req_done || c->w->draining)
         ex->close_after = 1; /* an unread body or a drain ends the connection */
-    if (!ex->keep_alive) ex->close_after = 1;
+    if (!ex->keep_alive)
+        ex->close_after = 1;
     buf_init(&b, 4096 + len);
     buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n", status,
                respond_reason_phrase(status), content_type, len);
-    if (ex->close_after) buf_puts(&b, "Connection: close\r\n");
+    if (ex->close_after)
+        buf_puts(&b, "Connection: close\r\n");
     buf_puts(&b, "Cache-Control: no-store\r\n\r\n");
-    if (!ex->is_head) buf_append(&b, body, len);
+    if (!ex->is_head)
+        buf_append(&b, body, len);
     ex->status = status;
     ex->resp_started = 1;
     ex->resp_bytes = ex->is_head ? 0 : len;
@@ -94,7 +98,8 @@ void respond_error(struct conn *c, int status, const char *code, const char *det
 void respond_reject(struct conn *c, enum certgate_reason r, const char *detail)
 {
     c->ex.reason = r;
-    if ((size_t)r < METRICS_REASONS) atomic_fetch_add(&c->rt->metrics->rejections_by_reason[r], 1);
+    if ((size_t)r < METRICS_REASONS)
+        atomic_fetch_add(&c->rt->metrics->rejections_by_reason[r], 1);
     log_reject(c, r, detail);
     respond_error(c, certgate_reason_status(r), certgate_reason_code(r), detail);
 }

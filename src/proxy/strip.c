@@ -29,7 +29,8 @@ static const char *const well_known[] = {
 
 static char norm_char(char c)
 {
-    if (c >= 'A' && c <= 'Z') return (char)(c - 'A' + 'a');
+    if (c >= 'A' && c <= 'Z')
+        return (char)(c - 'A' + 'a');
     return c == '_' ? '-' : c;
 }
 
@@ -38,7 +39,8 @@ int strip_name_match(const char *name, size_t len, const char *normalized)
     size_t i;
 
     for (i = 0; i < len; i++) {
-        if (normalized[i] == '\0' || norm_char(name[i]) != norm_char(normalized[i])) return 0;
+        if (normalized[i] == '\0' || norm_char(name[i]) != norm_char(normalized[i]))
+            return 0;
     }
     return normalized[len] == '\0';
 }
@@ -50,11 +52,13 @@ static int set_add(struct strip_set *s, size_t *cap, const char *name, const cha
     size_t len, slen, i;
     char *norm;
 
-    if (name == NULL || name[0] == '\0') return 0;
+    if (name == NULL || name[0] == '\0')
+        return 0;
     len = strlen(name);
     slen = strlen(suffix);
     norm = malloc(len + slen + 1);
-    if (norm == NULL) return -1;
+    if (norm == NULL)
+        return -1;
     for (i = 0; i < len; i++)
         norm[i] = norm_char(name[i]);
     for (i = 0; i < slen; i++)
@@ -119,7 +123,8 @@ void strip_set_free(struct strip_set *s)
 {
     size_t i;
 
-    if (s == NULL) return;
+    if (s == NULL)
+        return;
     for (i = 0; i < s->n; i++)
         free(s->names[i]);
     free(s->names);
@@ -132,7 +137,8 @@ size_t strip_apply(const struct strip_set *s, struct http_header *hdrs, size_t n
     size_t marked = 0, i, j;
 
     for (i = 0; i < n; i++) {
-        if (hdrs[i].removed) continue;
+        if (hdrs[i].removed)
+            continue;
         for (j = 0; j < s->n; j++) {
             if (strip_name_match(hdrs[i].name, hdrs[i].name_len, s->names[j])) {
                 hdrs[i].removed = 1;

@@ -16,6 +16,7 @@ static void keys_init(void)
 int tls_keys_install(SSL_CTX *ctx)
 {
     pthread_once(&keys_once, keys_init);
-    if (!keys_ok) return -1;
+    if (!keys_ok)
+        return -1;
     return SSL_CTX_set_tlsext_ticket_keys(ctx, keys, sizeof(keys)) == 1 ? 0 : -1;
 }

@@ -42,7 +42,8 @@ static void peer_extra_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx
                             void *argp)
 {
     struct peer_extra *pe = ptr;
-    if (pe == NULL) return;
+    if (pe == NULL)
+        return;
     sk_X509_pop_free(pe->chain, X509_free);
     free(pe);
 }
@@ -69,7 +70,8 @@ static int set_err(char *err, size_t errlen, const char *fmt, const char *a)
 {
     unsigned long e = ERR_get_error();
     char ebuf[160] = "";
-    if (e) ERR_error_string_n(e, ebuf, sizeof(ebuf));
+    if (e)
+        ERR_error_string_n(e, ebuf, sizeof(ebuf));
     snprintf(err, errlen, fmt, a);
     if (ebuf[0]) {
         size_t n = strlen(err);
@@ -83,11 +85,16 @@ static int set_err(char *err, size_t errlen, const char *fmt, const char *a)
 
 static int load_pkcs12(SSL_CTX *ctx, const struct cfg_cert *c, char *err, size_t errlen)
 {
-    char *pass = read_password(c, err, errlen);
-    if (pass == NULL) return -1;
+    struct cfg_error cerr;
+    char *pass = config_cert_password(c, &cerr);
+    if (pass == NULL) {
+        snprintf(err, errlen, "%s", cerr.msg);
+        return -1;
+    }
     FILE *f = fopen(c->pkcs12, "rb");
     PKCS12 *p12 = f ? d2i_PKCS12_fp(f, NULL) : NULL;
-    if (f) fclose(f);
+    if (f)
+        fclose(f);
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
     STACK_OF(X509) *ca = NULL;
@@ -122,12 +129,15 @@ static int load_pem(SSL_CTX *ctx, const struct cfg_cert *c, char *err, size_t er
 static void add_name(struct sni_ctx *sc, const char *name, size_t len)
 {
     char **n = realloc(sc->names, (sc->n_names + 1) * sizeof(*n));
-    if (n == NULL) return;
+    if (n == NULL)
+        return;
     sc->names = n;
     char *s = strndup(name, len);
-    if (s == NULL) return;
+    if (s == NULL)
+        return;
     for (char *p = s; *p; p++)
-        if (*p >= 'A' && *p <= 'Z') *p += 32;
+        if (*p >= 'A' && *p <= 'Z')
+            *p += 32;
     sc->names[sc->n_names++] = s;
 }
 
@@ -135,7 +145,8 @@ static void add_name(struct sni_ctx *sc, const char *name, size_t len)
 static void collect_names(struct sni_ctx *sc)
 {
     X509 *x = SSL_CTX_get0_certificate(sc->ctx);
-    if (x == NULL) return;
+    if (x == NULL)
+        return;
     GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
     for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
         GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
@@ -153,7 +164,8 @@ static void collect_names(struct sni_ctx *sc)
 
 static int name_matches(const char *pattern, const char *host)
 {
-    if (strcasecmp(pattern, host) == 0) return 1;
+    if (strcasecmp(pattern, host) == 0)
+        return 1;
     if (pattern[0] == '*' && pattern[1] == '.') {
         const char *dot = strchr(host, '.');
         return dot && dot != host && strcasecmp(pattern + 1, dot) == 0;
@@ -167,11 +179,13 @@ static int on_servername(SSL *ssl, int *al, void *arg)
 {
     struct tls_server *ts = arg;
     const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    if (sni == NULL) return SSL_TLSEXT_ERR_NOACK;
+    if (sni == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
     for (size_t i = 0; i < ts->n_ctxs; i++) {
         for (size_t j = 0; j < ts->ctxs[i].n_names; j++) {
             if (name_matches(ts->ctxs[i].names[j], sni)) {
-                if (i != 0) SSL_set_SSL_CTX(ssl, ts->ctxs[i].ctx);
+                if (i != 0)
+                    SSL_set_SSL_CTX(ssl, ts->ctxs[i].ctx);
                 return SSL_TLSEXT_ERR_OK;
             }
         }
@@ -215,7 +229,8 @@ static int on_verify_cert(X509_STORE_CTX *xs, void *arg)
     struct peer_extra *pe = ssl ? peer_extra(ssl) : NULL;
     X509 *leaf = X509_STORE_CTX_get0_cert(xs);
     STACK_OF(X509) *untrusted = X509_STORE_CTX_get0_untrusted(xs);
-    if (pe == NULL || leaf == NULL) return 0;
+    if (pe == NULL || leaf == NULL)
+        return 0;
     sk_X509_pop_free(pe->chain, X509_free);
     pe->chain = untrusted ? X509_chain_up_ref(untrusted) : sk_X509_new_null();
     if (pe->chain && sk_X509_num(pe->chain) == 0) {
@@ -247,7 +262,8 @@ static int on_ticket_gen(SSL *ssl, void *arg)
 {
     struct peer_extra *pe = SSL_get_ex_data(ssl, ex_index);
     SSL_SESSION *sess = SSL_get0_session(ssl);
-    if (pe == NULL || pe->chain == NULL || sess == NULL) return 1;
+    if (pe == NULL || pe->chain == NULL || sess == NULL)
+        return 1;
     unsigned char *blob = NULL;
     size_t len = 0;
     for (int i = 1; i < sk_X509_num(pe->chain); i++) {
@@ -292,7 +308,8 @@ static SSL_TICKET_RETURN on_ticket_dec(SSL *ssl, SSL_SESSION *ss, const unsigned
             const unsigned char *p = data, *end = p + len;
             while (p < end) {
                 X509 *x = d2i_X509(NULL, &p, end - p);
-                if (x == NULL) break;
+                if (x == NULL)
+                    break;
                 sk_X509_push(pe->chain, x);
             }
         }
@@ -332,7 +349,8 @@ static int ctx_setup_default(struct tls_server *ts, SSL_CTX *ctx, char *err, siz
     unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
     unsigned n =
         (unsigned)snprintf((char *)sid, sizeof(sid), "certgate:%s", ts->l->name ? ts->l->name : "");
-    if (n > sizeof(sid)) n = sizeof(sid);
+    if (n > sizeof(sid))
+        n = sizeof(sid);
     SSL_CTX_set_session_id_context(ctx, sid, n);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx, 20000);
@@ -341,7 +359,8 @@ static int ctx_setup_default(struct tls_server *ts, SSL_CTX *ctx, char *err, siz
     SSL_CTX_set_session_ticket_cb(ctx, on_ticket_gen, on_ticket_dec, ts);
     if (tls_keys_install(ctx) < 0)
         return set_err(err, errlen, "%s", "cannot set up session ticket keys");
-    if (ca->mode == CA_IGNORE) return 0;
+    if (ca->mode == CA_IGNORE)
+        return 0;
     int mode = SSL_VERIFY_PEER;
     if (ca->mode == CA_REQUIRE && ca->on_failure == ON_FAILURE_ALERT)
         mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
@@ -364,19 +383,23 @@ struct tls_server *tls_server_new(const struct cfg_listener *l, const struct cer
         return NULL;
     }
     struct tls_server *ts = calloc(1, sizeof(*ts));
-    if (ts == NULL) return NULL;
+    if (ts == NULL)
+        return NULL;
     ts->l = l;
     ts->gate = gate;
     ts->ctxs = calloc(l->n_certs, sizeof(*ts->ctxs));
-    if (ts->ctxs == NULL) goto fail;
+    if (ts->ctxs == NULL)
+        goto fail;
     for (size_t i = 0; i < l->n_certs; i++) {
         SSL_CTX *ctx = ctx_new(ts, &l->certs[i], err, errlen);
-        if (ctx == NULL) goto fail;
+        if (ctx == NULL)
+            goto fail;
         ts->ctxs[ts->n_ctxs].ctx = ctx;
         collect_names(&ts->ctxs[ts->n_ctxs]);
         ts->n_ctxs++;
     }
-    if (ctx_setup_default(ts, ts->ctxs[0].ctx, err, errlen) < 0) goto fail;
+    if (ctx_setup_default(ts, ts->ctxs[0].ctx, err, errlen) < 0)
+        goto fail;
     return ts;
 fail:
     tls_server_free(ts);
@@ -385,7 +408,8 @@ fail:
 
 void tls_server_free(struct tls_server *ts)
 {
-    if (ts == NULL) return;
+    if (ts == NULL)
+        return;
     for (size_t i = 0; i < ts->n_ctxs; i++) {
         SSL_CTX_free(ts->ctxs[i].ctx);
         for (size_t j = 0; j < ts->ctxs[i].n_names; j++)
@@ -406,9 +430,11 @@ void tls_server_peer(SSL *ssl, struct tls_peer *p)
     memset(p, 0, sizeof(*p));
     p->sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     p->leaf = SSL_get0_peer_certificate(ssl);
-    if (p->leaf == NULL) return;
+    if (p->leaf == NULL)
+        return;
     struct peer_extra *pe = peer_extra(ssl);
-    if (pe == NULL) return;
+    if (pe == NULL)
+        return;
     if (pe->chain == NULL) {
         /* resumed from the server's session cache: OpenSSL kept the chain */
         STACK_OF(X509) *sent = SSL_get_peer_cert_chain(ssl);
@@ -418,13 +444,15 @@ void tls_server_peer(SSL *ssl, struct tls_peer *p)
             sk_X509_push(pe->chain, p->leaf);
             for (int i = 0; sent && i < sk_X509_num(sent); i++) {
                 X509 *x = sk_X509_value(sent, i);
-                if (X509_cmp(x, p->leaf) == 0) continue;
+                if (X509_cmp(x, p->leaf) == 0)
+                    continue;
                 X509_up_ref(x);
                 sk_X509_push(pe->chain, x);
             }
         }
     }
-    if (SSL_session_reused(ssl)) pe->verdict_known = 0;
+    if (SSL_session_reused(ssl))
+        pe->verdict_known = 0;
     p->chain = pe->chain;
     p->verdict_known = pe->verdict_known;
     p->verdict = pe->verdict;

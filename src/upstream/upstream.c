@@ -29,19 +29,22 @@ static void up_free(struct upstream *u)
 static void up_handle_closed(uv_handle_t *h)
 {
     struct upstream *u = h->data;
-    if (--u->handles == 0) up_free(u);
+    if (--u->handles == 0)
+        up_free(u);
 }
 
 static void up_on_closed(struct sock *s)
 {
     struct upstream *u = (struct upstream *)s;
-    if (--u->handles == 0) up_free(u);
+    if (--u->handles == 0)
+        up_free(u);
 }
 
 static void idle_unlink(struct upstream *u)
 {
     struct pool *p = u->pool;
-    if (u->next) u->next->prev = u->prev;
+    if (u->next)
+        u->next->prev = u->prev;
     if (u->prev)
         u->prev->next = u->next;
     else if (p->idle == u)
@@ -52,7 +55,8 @@ static void idle_unlink(struct upstream *u)
 
 static void up_close(struct upstream *u)
 {
-    if (u->state == UP_CLOSING) return;
+    if (u->state == UP_CLOSING)
+        return;
     if (u->state == UP_IDLE)
         idle_unlink(u);
     else
@@ -78,7 +82,8 @@ static void on_timer(uv_timer_t *t)
 
 void upstream_timer(struct upstream *u, uint64_t ms)
 {
-    if (u->state == UP_CLOSING) return;
+    if (u->state == UP_CLOSING)
+        return;
     if (ms)
         uv_timer_start(&u->timer, on_timer, ms, 0);
     else
@@ -109,14 +114,16 @@ static void up_on_data(struct sock *s)
         up_close(u); /* the backend spoke or closed while pooled: never reuse it */
         return;
     }
-    if (s->in.len) u->got += 1;
+    if (s->in.len)
+        u->got += 1;
     relay_upstream_data(u);
 }
 
 static void up_on_drain(struct sock *s)
 {
     struct upstream *u = (struct upstream *)s;
-    if (u->client) relay_upstream_drain(u);
+    if (u->client)
+        relay_upstream_drain(u);
 }
 
 struct upstream *upstream_acquire(struct pool *p, struct conn *c, uint64_t connect_ms)
@@ -134,7 +141,8 @@ struct upstream *upstream_acquire(struct pool *p, struct conn *c, uint64_t conne
         return u;
     }
     u = calloc(1, sizeof(*u));
-    if (u == NULL) return NULL;
+    if (u == NULL)
+        return NULL;
     if (sock_init(&u->sock, &p->w->loop, &up_events, u, UPSTREAM_HEAD_MAX, p->w->rbuf,
                   sizeof(p->w->rbuf)) < 0) {
         free(u);
@@ -170,7 +178,8 @@ void upstream_release(struct upstream *u, int reusable)
     u->client = NULL;
     u->next = p->idle;
     u->prev = NULL;
-    if (p->idle) p->idle->prev = u;
+    if (p->idle)
+        p->idle->prev = u;
     p->idle = u;
     p->n_idle++;
     sock_start_read(&u->sock); /* notice a close by the backend while pooled */

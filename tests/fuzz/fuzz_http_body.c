@@ -16,7 +16,8 @@ struct sink {
 
 static void check(int cond)
 {
-    if (!cond) abort();
+    if (!cond)
+        abort();
 }
 
 static void collect(void *arg, const char *data, size_t len)
@@ -54,20 +55,24 @@ static struct run feed(enum http_body_kind kind, uint64_t cl, const char *d, siz
             break;
         }
         off += len;
-        if (len == 0) break;
+        if (len == 0)
+            break;
     }
     r.done = st.done;
     if (st.done) {
         check(http_body_feed(&st, d, n, collect, s) == 0);
-        if (kind == HTTP_BODY_LENGTH || kind == HTTP_BODY_NONE) check(st.remaining == 0);
+        if (kind == HTTP_BODY_LENGTH || kind == HTTP_BODY_NONE)
+            check(st.remaining == 0);
     }
-    if (kind == HTTP_BODY_UNTIL_EOF) check(!st.done && (size_t)r.consumed == n);
+    if (kind == HTTP_BODY_UNTIL_EOF)
+        check(!st.done && (size_t)r.consumed == n);
     return r;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 3) return 0;
+    if (size < 3)
+        return 0;
     static const enum http_body_kind kinds[4] = {HTTP_BODY_CHUNKED, HTTP_BODY_LENGTH,
                                                  HTTP_BODY_UNTIL_EOF, HTTP_BODY_NONE};
     enum http_body_kind kind = kinds[data[0] & 3];
@@ -89,7 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(a.len <= (size_t)whole.consumed);
         if (kind == HTTP_BODY_LENGTH)
             check(a.len == (size_t)whole.consumed && whole.done == (cl <= n));
-        if (kind == HTTP_BODY_NONE) check(whole.consumed == 0 && whole.done);
+        if (kind == HTTP_BODY_NONE)
+            check(whole.consumed == 0 && whole.done);
     }
     free(a.data);
     free(b.data);

@@ -18,7 +18,8 @@ static const struct http_limits TIGHT = {.request_line = 40, .header_bytes = 160
 
 static void check(int cond)
 {
-    if (!cond) abort();
+    if (!cond)
+        abort();
 }
 
 static int inside(const char *base, size_t len, const char *p, size_t n)
@@ -39,7 +40,8 @@ static void check_request(const char *d, size_t n, int rc, const struct http_req
                           const struct http_limits *lim)
 {
     check(rc >= HTTP_ERR_NOT_IMPLEMENTED && (rc <= 0 || (size_t)rc <= n));
-    if (rc <= 0) return;
+    if (rc <= 0)
+        return;
     size_t head = (size_t)rc;
     check(req->head_len == head && head <= lim->header_bytes);
     check(req->method_len > 0 && inside(d, head, req->method, req->method_len));
@@ -72,7 +74,8 @@ static void check_response(const char *d, size_t n, int head_request)
     resp.max_headers = MAXH;
     int rc = http_parse_response(d, n, &LOOSE, head_request, &resp);
     check(rc >= HTTP_ERR_NOT_IMPLEMENTED && (rc <= 0 || (size_t)rc <= n));
-    if (rc <= 0) return;
+    if (rc <= 0)
+        return;
     size_t head = (size_t)rc;
     check(resp.head_len == head);
     check(resp.status >= 100 && resp.status <= 999);
@@ -111,7 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int tight = parse_req(d, size, &TIGHT, h2, &req2);
     check_request(d, size, tight, &req2, &TIGHT);
-    if (tight > 0) check(tight == rc);
+    if (tight > 0)
+        check(tight == rc);
     if (rc < 0)
         check(tight < 0); /* tighter limits see the same bytes, or fewer and refuse */
     else if (rc < 0 && tight < 0)

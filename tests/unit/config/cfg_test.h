@@ -28,9 +28,12 @@ static inline int cfg_test_copy(const char *from, const char *to)
     int rc = in && out ? 0 : -1;
 
     while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) rc = -1;
-    if (in) fclose(in);
-    if (out) fclose(out);
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -1;
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
     return rc;
 }
 
@@ -46,16 +49,19 @@ static inline int cfg_test_setup(void **state)
              slash ? __FILE__ : ".");
     if (getenv("CERTGATE_CONFIG_TEST_DATA"))
         snprintf(data, sizeof(data), "%s", getenv("CERTGATE_CONFIG_TEST_DATA"));
-    if (!getcwd(cfg_test_env.old_cwd, sizeof(cfg_test_env.old_cwd))) return -1;
+    if (!getcwd(cfg_test_env.old_cwd, sizeof(cfg_test_env.old_cwd)))
+        return -1;
     snprintf(cfg_test_env.dir, sizeof(cfg_test_env.dir), "/tmp/certgate-cfgtest.XXXXXX");
-    if (!mkdtemp(cfg_test_env.dir)) return -1;
+    if (!mkdtemp(cfg_test_env.dir))
+        return -1;
     d = opendir(data);
     if (!d) {
         fprintf(stderr, "cannot open %s (run the tests from the repository root)\n", data);
         return -1;
     }
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
+        if (e->d_name[0] == '.')
+            continue;
         snprintf(from, sizeof(from), "%s/%s", data, e->d_name);
         snprintf(to, sizeof(to), "%s/%s", cfg_test_env.dir, e->d_name);
         if (cfg_test_copy(from, to)) {
@@ -74,11 +80,13 @@ static inline int cfg_test_teardown(void **state)
     DIR *d = opendir(cfg_test_env.dir);
 
     while (d && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
         snprintf(path, sizeof(path), "%s/%s", cfg_test_env.dir, e->d_name);
         unlink(path);
     }
-    if (d) closedir(d);
+    if (d)
+        closedir(d);
     rmdir(cfg_test_env.dir);
     return chdir(cfg_test_env.old_cwd);
 }
@@ -87,7 +95,8 @@ static inline void cfg_test_write(const char *name, const char *text)
 {
     FILE *f = fopen(name, "wb");
 
-    if (!f) abort();
+    if (!f)
+        abort();
     fputs(text, f);
     fclose(f);
 }
@@ -105,7 +114,8 @@ static inline const char *cfg_test_abs(const char *name)
     static char buf[PATH_MAX + 256];
     char cwd[PATH_MAX];
 
-    if (!getcwd(cwd, sizeof(cwd))) abort();
+    if (!getcwd(cwd, sizeof(cwd)))
+        abort();
     snprintf(buf, sizeof(buf), "%s/%s", cwd, name);
     return buf;
 }

@@ -31,7 +31,8 @@ static struct config *expect_ok(const char *yaml)
     struct cfg_error err;
     struct config *cfg = cfg_test_load(yaml, &err);
 
-    if (!cfg) fail_msg("%s", err.msg);
+    if (!cfg)
+        fail_msg("%s", err.msg);
     return cfg;
 }
 

@@ -42,7 +42,8 @@ static void test_full(void **state)
     setenv("CERTGATE_TEST_P12_PASSWORD", "secret", 1);
     cfg = config_load("full.yaml", &err);
     unsetenv("CERTGATE_TEST_P12_PASSWORD");
-    if (!cfg) fail_msg("%s", err.msg);
+    if (!cfg)
+        fail_msg("%s", err.msg);
     assert_string_equal(cfg->path, "full.yaml");
     assert_non_null(getcwd(cwd, sizeof(cwd)));
     assert_string_equal(cfg->dir, cwd);
@@ -207,7 +208,8 @@ static void test_defaults(void **state)
     struct config *cfg = config_load("minimal.yaml", &err);
     struct cfg_listener *l;
 
-    if (!cfg) fail_msg("%s", err.msg);
+    if (!cfg)
+        fail_msg("%s", err.msg);
     assert_int_equal(cfg->workers, 0);
     assert_int_equal(cfg->log.access, 1);
     assert_null(cfg->admin.address);
@@ -261,7 +263,8 @@ static void test_first_backend_is_default(void **state)
                                                 "  b2: {builtin: echo}\n",
                                        &err);
 
-    if (!cfg) fail_msg("%s", err.msg);
+    if (!cfg)
+        fail_msg("%s", err.msg);
     assert_int_equal(cfg->n_backends, 2);
     assert_ptr_equal(cfg->listeners[0].routes[0].backend, &cfg->backends[0]);
     config_free(cfg);
@@ -279,7 +282,8 @@ static void test_sections_in_any_order(void **state)
                                        "policies: {p: {trusted_ca: ca.pem}}\n",
                                        &err);
 
-    if (!cfg) fail_msg("%s", err.msg);
+    if (!cfg)
+        fail_msg("%s", err.msg);
     assert_ptr_equal(cfg->listeners[0].routes[0].policy, &cfg->policies[0]);
     assert_ptr_equal(cfg->listeners[0].routes[0].backend, &cfg->backends[0]);
     config_free(cfg);
@@ -294,7 +298,8 @@ static void test_paths_relative_to_file(void **state)
     assert_int_equal(cfg_test_copy("ca.pem", "sub/ca.pem"), 0);
     cfg_test_write("sub/c.yaml", LISTENER "policies: {p: {trusted_ca: ca.pem}}\n");
     cfg = config_load("./sub/c.yaml", &err);
-    if (!cfg) fail_msg("%s", err.msg);
+    if (!cfg)
+        fail_msg("%s", err.msg);
     assert_string_equal(cfg->dir, cfg_test_abs("sub"));
     assert_string_equal(cfg->policies[0].trusted_ca[0], cfg_test_abs("sub/ca.pem"));
     config_free(cfg);

@@ -18,7 +18,8 @@ static struct config *quick_ok(int argc, char **argv)
     struct cfg_error err;
     struct config *cfg = config_from_args(argc, argv, &err);
 
-    if (!cfg) fail_msg("%s", err.msg);
+    if (!cfg)
+        fail_msg("%s", err.msg);
     return cfg;
 }
 

@@ -83,8 +83,10 @@ static void check_chunked(const char *in, size_t len, long consumed, const char 
     struct sink s = {.len = 0};
     http_body_init(&st, HTTP_BODY_CHUNKED, 0);
     long rc = http_body_feed(&st, in, len, collect, &s);
-    if (rc != consumed) fail_msg("%s: consumed %ld, want %ld", in, rc, consumed);
-    if (consumed < 0) return;
+    if (rc != consumed)
+        fail_msg("%s: consumed %ld, want %ld", in, rc, consumed);
+    if (consumed < 0)
+        return;
     assert_int_equal(st.done, 1);
     assert_int_equal(s.len, strlen(out));
     assert_memory_equal(s.data, out, s.len);

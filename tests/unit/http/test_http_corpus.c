@@ -54,7 +54,8 @@ static const struct {
 static char *read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (f == NULL) return NULL;
+    if (f == NULL)
+        return NULL;
     char *buf = NULL;
     long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
     if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) != NULL) {
@@ -70,8 +71,10 @@ static const char *json_string(const char *p, char *out, size_t cap)
 {
     size_t n = 0;
     while (*p != '\0' && *p != '"') {
-        if (*p == '\\' && p[1] != '\0') p++;
-        if (n + 1 < cap) out[n++] = *p;
+        if (*p == '\\' && p[1] != '\0')
+            p++;
+        if (n + 1 < cap)
+            out[n++] = *p;
         p++;
     }
     out[n] = '\0';
@@ -84,7 +87,8 @@ static int json_field(const char *p, const char *end, const char *key, char *out
     char pat[64];
     snprintf(pat, sizeof(pat), "\"%s\": ", key);
     const char *q = strstr(p, pat);
-    if (q == NULL || q >= end) return 0;
+    if (q == NULL || q >= end)
+        return 0;
     q += strlen(pat);
     if (*q == '"')
         json_string(q + 1, out, cap);
@@ -100,11 +104,13 @@ static size_t host_insertion(const char *b, size_t n, char *host, size_t cap)
     while (p + 1 < n && b[p] == '\r' && b[p + 1] == '\n')
         p += 2;
     const char *eol = memmem(b + p, n - p, "\r\n", 2);
-    if (eol == NULL || (size_t)(eol - b) - p < 9 || memcmp(eol - 9, " HTTP/1.1", 9) != 0) return 0;
+    if (eol == NULL || (size_t)(eol - b) - p < 9 || memcmp(eol - 9, " HTTP/1.1", 9) != 0)
+        return 0;
     const char *hend = memmem(eol, n - (size_t)(eol - b), "\r\n\r\n", 4);
     const char *stop = hend != NULL ? hend + 2 : b + n;
     for (const char *l = eol + 2; l != NULL && l < stop;) {
-        if (stop - l >= 5 && strncasecmp(l, "host:", 5) == 0) return 0;
+        if (stop - l >= 5 && strncasecmp(l, "host:", 5) == 0)
+            return 0;
         l = memmem(l, (size_t)(stop - l), "\r\n", 2);
         l = l != NULL ? l + 2 : NULL;
     }
@@ -151,15 +157,18 @@ static int run_stream(const char *b, size_t n, struct totals *t)
             t->injected++;
         }
         int rc = http_parse_request(view, view_len, &lim, &req);
-        if (rc == HTTP_INCOMPLETE) return 0;
-        if (rc < 0) return rc;
+        if (rc == HTTP_INCOMPLETE)
+            return 0;
+        if (rc < 0)
+            return rc;
         t->messages++;
         off += (size_t)rc - added;
 
         struct http_body_state st;
         http_body_init(&st, req.body, req.content_length);
         long used = http_body_feed(&st, b + off, n - off, NULL, NULL);
-        if (used < 0) return BODY_REFUSED;
+        if (used < 0)
+            return BODY_REFUSED;
         off += (size_t)used;
         int tunnel = req.upgrade || (req.method_len == 7 && memcmp(req.method, "CONNECT", 7) == 0);
         if (!st.done || tunnel || !req.keep_alive)
@@ -180,7 +189,8 @@ static void test_llhttp_corpus(void **state)
     snprintf(path, sizeof(path), "%s/http1-requests/index.json",
              base ? base : "../shared/testdata");
     char *idx = read_all(path, &idx_len);
-    if (idx == NULL) fail_msg("cannot read %s (set CERTGATE_TESTDATA)", path);
+    if (idx == NULL)
+        fail_msg("cannot read %s (set CERTGATE_TESTDATA)", path);
 
     const char *p = idx;
     while ((p = strstr(p, "\"file\": \"")) != NULL) {
@@ -197,11 +207,13 @@ static void test_llhttp_corpus(void **state)
         snprintf(path, sizeof(path), "%s/http1-requests/%s", base ? base : "../shared/testdata",
                  file);
         char *raw = read_all(path, &len);
-        if (raw == NULL) fail_msg("cannot read %s", path);
+        if (raw == NULL)
+            fail_msg("cannot read %s", path);
         t.files++;
         int ours = run_stream(raw, len, &t);
         free(raw);
-        if (ours != 0) t.refused++;
+        if (ours != 0)
+            t.refused++;
         if (getenv("CERTGATE_CORPUS_VERBOSE") != NULL)
             print_message("%-40s llhttp %-8s ours %d\n", file,
                           llhttp_accepts ? "accepts" : "refuses", ours);
@@ -225,7 +237,8 @@ static void test_llhttp_corpus(void **state)
             print_error("%s: verdict %d, table says %d\n", file, ours, disagreements[d].ours);
             failures++;
         }
-        if (d < NDIS) hit[d]++;
+        if (d < NDIS)
+            hit[d]++;
     }
     free(idx);
     for (size_t d = 0; d < NDIS; d++) {

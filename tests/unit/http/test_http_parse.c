@@ -180,7 +180,8 @@ static void test_accepted_cases(void **state)
     for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
         const struct req_case *c = &accepted[i];
         int rc = parse_n(c->in, c->len);
-        if (rc != (int)c->len) fail_msg("case %zu (%s): rc %d, want %zu", i, c->in, rc, c->len);
+        if (rc != (int)c->len)
+            fail_msg("case %zu (%s): rc %d, want %zu", i, c->in, rc, c->len);
         assert_int_equal(req.head_len, c->len);
     }
 }
@@ -190,7 +191,8 @@ static void test_refused_cases(void **state)
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         const struct req_case *c = &refused[i];
         int rc = parse_n(c->in, c->len);
-        if (rc != c->rc) fail_msg("case %zu (%s): rc %d, want %d", i, c->in, rc, c->rc);
+        if (rc != c->rc)
+            fail_msg("case %zu (%s): rc %d, want %d", i, c->in, rc, c->rc);
     }
 }
 
@@ -201,7 +203,8 @@ static void test_incremental_prefixes(void **state)
         const struct req_case *c = &accepted[i];
         for (size_t n = 0; n < c->len; n++) {
             int rc = parse_n(c->in, n);
-            if (rc != HTTP_INCOMPLETE) fail_msg("case %zu prefix %zu: rc %d", i, n, rc);
+            if (rc != HTTP_INCOMPLETE)
+                fail_msg("case %zu prefix %zu: rc %d", i, n, rc);
         }
     }
 }
@@ -462,8 +465,10 @@ static void test_response(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int rc = parse_resp(cases[i].in, cases[i].head_request);
         int want = cases[i].rc == 1 ? (int)strlen(cases[i].in) : cases[i].rc;
-        if (rc != want) fail_msg("case %zu: rc %d, want %d", i, rc, want);
-        if (rc < 0) continue;
+        if (rc != want)
+            fail_msg("case %zu: rc %d, want %d", i, rc, want);
+        if (rc < 0)
+            continue;
         if (resp.status != cases[i].status || (int)resp.body != cases[i].body ||
             resp.keep_alive != cases[i].keep_alive || resp.content_length != cases[i].cl ||
             resp.head_len != (size_t)rc)

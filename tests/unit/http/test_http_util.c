@@ -98,7 +98,8 @@ static void test_authority(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int ok = http_authority_valid(cases[i].s, strlen(cases[i].s), cases[i].port_required);
-        if (ok != cases[i].ok) fail_msg("%s (port %d): %d", cases[i].s, cases[i].port_required, ok);
+        if (ok != cases[i].ok)
+            fail_msg("%s (port %d): %d", cases[i].s, cases[i].port_required, ok);
     }
 }
 

@@ -29,7 +29,8 @@ static unsigned char *slurp(const char *rel, size_t *len)
 
     snprintf(path, sizeof(path), "%s/%s", testdata(), rel);
     f = fopen(path, "rb");
-    if (f == NULL) fail_msg("cannot open %s (set CERTGATE_TESTDATA)", path);
+    if (f == NULL)
+        fail_msg("cannot open %s (set CERTGATE_TESTDATA)", path);
     assert_int_equal(fseek(f, 0, SEEK_END), 0);
     n = ftell(f);
     assert_true(n >= 0);

@@ -28,7 +28,8 @@ static X509 *load_der(const char *rel)
 
     snprintf(path, sizeof(path), "%s/%s", testdata(), rel);
     f = fopen(path, "rb");
-    if (f == NULL) fail_msg("cannot open %s (set CERTGATE_TESTDATA)", path);
+    if (f == NULL)
+        fail_msg("cannot open %s (set CERTGATE_TESTDATA)", path);
     x = d2i_X509_fp(f, NULL);
     fclose(f);
     assert_non_null(x);
@@ -39,7 +40,8 @@ static EVP_PKEY *test_key(void)
 {
     static EVP_PKEY *key;
 
-    if (key == NULL) key = EVP_EC_gen("P-256");
+    if (key == NULL)
+        key = EVP_EC_gen("P-256");
     assert_non_null(key);
     return key;
 }

@@ -191,7 +191,8 @@ static struct certgate_trust *trust_std(int with_inter)
     char err[256];
     struct certgate_trust *t = certgate_trust_new(ca, 1, im, with_inter ? 1 : 0, err, sizeof(err));
 
-    if (t == NULL) fail_msg("trust: %s", err);
+    if (t == NULL)
+        fail_msg("trust: %s", err);
     return t;
 }
 
@@ -451,7 +452,8 @@ static X509 *load_leaf(const char *rel)
 
     snprintf(path, sizeof(path), "%s/%s", testdata(), rel);
     f = fopen(path, "r");
-    if (f == NULL) fail_msg("cannot open %s (set CERTGATE_TESTDATA)", path);
+    if (f == NULL)
+        fail_msg("cannot open %s (set CERTGATE_TESTDATA)", path);
     x = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
     assert_non_null(x);
@@ -468,7 +470,8 @@ static void test_haproxy_pki(void **state)
 
     snprintf(ca_path, sizeof(ca_path), "%s/haproxy-ssl-certs/ca-auth.crt", testdata());
     t = certgate_trust_new(ca, 1, NULL, 0, err, sizeof(err));
-    if (t == NULL) fail_msg("trust: %s", err);
+    if (t == NULL)
+        fail_msg("trust: %s", err);
 
     x = load_leaf("haproxy-ssl-certs/client1.pem");
     assert_int_equal(certgate_verify_chain(t, x, NULL, 0, &chain, detail, sizeof(detail)),

@@ -13,7 +13,8 @@ static int set_has(const struct strip_set *s, const char *name)
     size_t i;
 
     for (i = 0; i < s->n; i++)
-        if (strcmp(s->names[i], name) == 0) return 1;
+        if (strcmp(s->names[i], name) == 0)
+            return 1;
     return 0;
 }
 
