@@ -62,7 +62,11 @@ void echo_begin(struct conn *c, const struct http_request *req, const char *veri
     buf_puts(b, "{\"method\":\"");
     buf_json_escape(b, req->method, req->method_len);
     buf_puts(b, "\",\"target\":\"");
-    buf_json_escape(b, req->target, req->target_len);
+    struct buf t;
+    buf_init(&t, req->target_len + 1);
+    forward_target(req, &t);
+    buf_json_escape(b, t.data, t.len);
+    buf_free(&t);
     buf_puts(b, "\",\"headers\":[");
     forward_emit(c, req, 1, verify, emit_json, b);
     buf_puts(b, "],\"client\":{");

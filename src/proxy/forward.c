@@ -51,6 +51,37 @@ void forward_mark_hop_by_hop(struct http_request *req)
     }
 }
 
+void forward_target_view(const struct http_request *req, const char **path, size_t *len,
+                         int *add_slash)
+{
+    const char *t = req->target, *end = req->target + req->target_len;
+    *add_slash = 0;
+    if (t == end || t[0] == '/' || t[0] == '*' ||
+        !(req->target_len > 7 &&
+          (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0))) {
+        *path = t;
+        *len = req->target_len;
+        return;
+    }
+    const char *p = memchr(t, ':', req->target_len) + 3;
+    while (p < end && *p != '/' && *p != '?')
+        p++;
+    *add_slash = p == end || *p == '?';
+    *path = p;
+    *len = (size_t)(end - p);
+}
+
+int forward_target(const struct http_request *req, struct buf *out)
+{
+    const char *p;
+    size_t n;
+    int slash;
+    forward_target_view(req, &p, &n, &slash);
+    if (slash && buf_append(out, "/", 1) < 0)
+        return -1;
+    return buf_append(out, p, n);
+}
+
 static int emit_str(forward_emit_fn emit, void *arg, const char *name, const char *value)
 {
     if (name == NULL || name[0] == 0 || value == NULL)

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "http/http_types.h"
 
 struct conn;
@@ -16,6 +17,15 @@ typedef int (*forward_emit_fn)(void *arg, const char *name, size_t nlen, const c
  * header it names, Keep-Alive, Proxy-Connection, TE, Upgrade, Expect, and
  * the X-Forwarded-For/-Proto/-Host that certgate replaces. */
 void forward_mark_hop_by_hop(struct http_request *req);
+
+/* The origin-form target a backend receives: absolute-form
+ * "http://host/p?q" becomes "/p?q" and "http://host?q" becomes "/?q".
+ * <*path>/<*len> point into the request; <*add_slash> says a "/" must come
+ * first. */
+void forward_target_view(const struct http_request *req, const char **path, size_t *len,
+                         int *add_slash);
+/* Append that target to <out>. 0 or -1. */
+int forward_target(const struct http_request *req, struct buf *out);
 
 /* Emit every header for the backend, in order: the client's surviving
  * headers, X-Forwarded-*, then (when <with_cert>) the certificate headers,

@@ -46,27 +46,6 @@ static size_t host_len(const char *h, size_t len)
     return colon ? (size_t)(colon - h) : len;
 }
 
-/* The path part of the request target (absolute-form is reduced to it). */
-static void target_path(const struct http_request *req, const char **p, size_t *len)
-{
-    const char *t = req->target;
-    size_t n = req->target_len;
-    if (n && t[0] != '/' && n > 7 &&
-        (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
-        const char *s = memchr(t, ':', n) + 3;
-        const char *slash = memchr(s, '/', n - (size_t)(s - t));
-        if (slash == NULL) {
-            *p = "/";
-            *len = 1;
-            return;
-        }
-        n -= (size_t)(slash - t);
-        t = slash;
-    }
-    *p = t;
-    *len = n;
-}
-
 static const struct cfg_route *route_find(const struct cfg_listener *l,
                                           const struct http_request *req, const char *path,
                                           size_t plen)
@@ -171,12 +150,9 @@ static int build_upstream_head(struct conn *c, const struct http_request *req, i
                                const char *verify)
 {
     struct buf *b = &c->ex.up_head;
-    const char *path;
-    size_t plen;
-    target_path(req, &path, &plen);
     buf_init(b, c->l->cfg->limits.header_bytes + 64 * 1024);
     if (buf_append(b, req->method, req->method_len) < 0 || buf_append(b, " ", 1) < 0 ||
-        buf_append(b, path, plen) < 0 || buf_puts(b, " HTTP/1.1\r\n") < 0)
+        forward_target(req, b) < 0 || buf_puts(b, " HTTP/1.1\r\n") < 0)
         return -1;
     if (forward_emit(c, req, with_cert, verify, emit_head, b) < 0)
         return -1;
@@ -205,7 +181,12 @@ void request_begin(struct conn *c, struct http_request *req)
 
     const char *path;
     size_t plen;
-    target_path(req, &path, &plen);
+    int add_slash;
+    forward_target_view(req, &path, &plen, &add_slash);
+    if (add_slash) {
+        path = "/"; /* "http://host?q": only the root matches */
+        plen = 1;
+    }
     if (c->l->cfg->admin) {
         admin_handle(c, req, path, plen); /* consumes nothing it needs later */
         buf_consume(&c->sock.in, head_len);

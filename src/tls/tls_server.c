@@ -26,6 +26,7 @@ struct sni_ctx {
     SSL_CTX *ctx;
     char **names; /* DNS names of the certificate, lowercase; "*.x" for wildcards */
     size_t n_names;
+    unsigned key_types; /* 1 << EVP_PKEY base id bucket: RSA 1, EC 2, other 4 */
 };
 
 struct tls_server {
@@ -341,9 +342,9 @@ static SSL_CTX *ctx_new(struct tls_server *ts, const struct cfg_cert *c, char *e
     return ctx;
 }
 
-/* Everything that judges clients lives on the default context: OpenSSL keeps
- * verification, session and ticket settings of the first SSL_CTX after SNI. */
-static int ctx_setup_default(struct tls_server *ts, SSL_CTX *ctx, char *err, size_t errlen)
+/* Client verification must sit on every context: after SNI switches the
+ * SSL_CTX, OpenSSL verifies with the new one's callback and CA names. */
+static void ctx_setup_client_auth(struct tls_server *ts, SSL_CTX *ctx)
 {
     const struct cfg_client_auth *ca = &ts->l->client_auth;
     unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
@@ -352,15 +353,8 @@ static int ctx_setup_default(struct tls_server *ts, SSL_CTX *ctx, char *err, siz
     if (n > sizeof(sid))
         n = sizeof(sid);
     SSL_CTX_set_session_id_context(ctx, sid, n);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-    SSL_CTX_sess_set_cache_size(ctx, 20000);
-    SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
-    SSL_CTX_set_tlsext_servername_arg(ctx, ts);
-    SSL_CTX_set_session_ticket_cb(ctx, on_ticket_gen, on_ticket_dec, ts);
-    if (tls_keys_install(ctx) < 0)
-        return set_err(err, errlen, "%s", "cannot set up session ticket keys");
     if (ca->mode == CA_IGNORE)
-        return 0;
+        return;
     int mode = SSL_VERIFY_PEER;
     if (ca->mode == CA_REQUIRE && ca->on_failure == ON_FAILURE_ALERT)
         mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
@@ -371,6 +365,61 @@ static int ctx_setup_default(struct tls_server *ts, SSL_CTX *ctx, char *err, siz
         SSL_add_file_cert_subjects_to_stack(names, ca->policy->trusted_ca[i]);
     SSL_CTX_set_client_CA_list(ctx, names);
     ERR_clear_error();
+}
+
+/* Sessions, tickets and SNI belong to the first context: OpenSSL keeps the
+ * initial SSL_CTX as the session context after SNI. */
+static int ctx_setup_default(struct tls_server *ts, SSL_CTX *ctx, char *err, size_t errlen)
+{
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(ctx, 20000);
+    SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
+    SSL_CTX_set_tlsext_servername_arg(ctx, ts);
+    SSL_CTX_set_session_ticket_cb(ctx, on_ticket_gen, on_ticket_dec, ts);
+    if (tls_keys_install(ctx) < 0)
+        return set_err(err, errlen, "%s", "cannot set up session ticket keys");
+    return 0;
+}
+
+static unsigned key_type(SSL_CTX *ctx)
+{
+    EVP_PKEY *k = SSL_CTX_get0_privatekey(ctx);
+    int id = k ? EVP_PKEY_get_base_id(k) : 0;
+    return id == EVP_PKEY_RSA ? 1 : id == EVP_PKEY_EC ? 2 : 4;
+}
+
+static int same_names(const struct sni_ctx *a, const struct sni_ctx *b)
+{
+    if (a->n_names != b->n_names)
+        return 0;
+    for (size_t i = 0; i < a->n_names; i++)
+        if (strcmp(a->names[i], b->names[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static void sni_ctx_free(struct sni_ctx *sc)
+{
+    SSL_CTX_free(sc->ctx);
+    for (size_t j = 0; j < sc->n_names; j++)
+        free(sc->names[j]);
+    free(sc->names);
+    memset(sc, 0, sizeof(*sc));
+}
+
+/* An RSA and an ECDSA certificate for the same names share one context, so
+ * that OpenSSL picks by the client's signature algorithms. */
+static int merge_same_names(struct tls_server *ts, struct sni_ctx *sc, const struct cfg_cert *c,
+                            char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ts->n_ctxs; i++) {
+        if (!same_names(&ts->ctxs[i], sc) || (ts->ctxs[i].key_types & sc->key_types))
+            continue;
+        ts->ctxs[i].key_types |= sc->key_types;
+        int rc = c->pkcs12 ? load_pkcs12(ts->ctxs[i].ctx, c, err, errlen)
+                           : load_pem(ts->ctxs[i].ctx, c, err, errlen);
+        return rc < 0 ? -1 : 1;
+    }
     return 0;
 }
 
@@ -391,12 +440,21 @@ struct tls_server *tls_server_new(const struct cfg_listener *l, const struct cer
     if (ts->ctxs == NULL)
         goto fail;
     for (size_t i = 0; i < l->n_certs; i++) {
-        SSL_CTX *ctx = ctx_new(ts, &l->certs[i], err, errlen);
-        if (ctx == NULL)
+        struct sni_ctx sc = {0};
+        sc.ctx = ctx_new(ts, &l->certs[i], err, errlen);
+        if (sc.ctx == NULL)
             goto fail;
-        ts->ctxs[ts->n_ctxs].ctx = ctx;
-        collect_names(&ts->ctxs[ts->n_ctxs]);
-        ts->n_ctxs++;
+        collect_names(&sc);
+        sc.key_types = key_type(sc.ctx);
+        int merged = merge_same_names(ts, &sc, &l->certs[i], err, errlen);
+        if (merged != 0) {
+            sni_ctx_free(&sc);
+            if (merged < 0)
+                goto fail;
+            continue;
+        }
+        ctx_setup_client_auth(ts, sc.ctx);
+        ts->ctxs[ts->n_ctxs++] = sc;
     }
     if (ctx_setup_default(ts, ts->ctxs[0].ctx, err, errlen) < 0)
         goto fail;
@@ -410,12 +468,8 @@ void tls_server_free(struct tls_server *ts)
 {
     if (ts == NULL)
         return;
-    for (size_t i = 0; i < ts->n_ctxs; i++) {
-        SSL_CTX_free(ts->ctxs[i].ctx);
-        for (size_t j = 0; j < ts->ctxs[i].n_names; j++)
-            free(ts->ctxs[i].names[j]);
-        free(ts->ctxs[i].names);
-    }
+    for (size_t i = 0; i < ts->n_ctxs; i++)
+        sni_ctx_free(&ts->ctxs[i]);
     free(ts->ctxs);
     free(ts);
 }

@@ -52,11 +52,33 @@ static void test_connection_cannot_remove_framing(void **state)
     assert_int_equal(h[2].removed, 0);
 }
 
+static void check_target(const char *target, const char *want)
+{
+    struct http_request req = {.target = target, .target_len = strlen(target)};
+    struct buf b;
+    buf_init(&b, 1024);
+    assert_int_equal(forward_target(&req, &b), 0);
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    buf_free(&b);
+}
+
+static void test_origin_form_target(void **state)
+{
+    check_target("/a/b?c=d", "/a/b?c=d");
+    check_target("*", "*");
+    check_target("http://h.example/p?x=1", "/p?x=1");
+    check_target("http://h.example?hail=all", "/?hail=all");
+    check_target("HTTPS://h.example:8443", "/");
+    check_target("http://h.example:1234?q", "/?q");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hop_by_hop_and_connection_tokens),
         cmocka_unit_test(test_connection_cannot_remove_framing),
+        cmocka_unit_test(test_origin_form_target),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install the Debian packages certgate needs to build and test, and only those
+# that are missing. Quiet and offline when everything is already there.
+set -eu
+
+PACKAGES="build-essential pkg-config libssl-dev libuv1-dev libyaml-dev libcmocka-dev clang
+clang-format libclang-rt-14-dev curl openssl python3 ca-certificates procps"
+
+missing=
+for p in $PACKAGES; do
+    # "install ok installed" is the only state that means the package is usable.
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [ "$st" = "install ok installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing"
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+        echo "deps: not root and no sudo; install as root:$missing" >&2
+        exit 1
+    }
+    sudo=sudo
+fi
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# shellcheck disable=SC2086 # the package list is meant to split into words
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
