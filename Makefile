@@ -12,6 +12,9 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+# tests read public test vectors from here (a copy lives in the repo)
+export CERTGATE_TESTDATA ?= $(CURDIR)/tests/testdata
+
 LIB_SRC  := $(sort $(shell find lib -name '*.c'))
 APP_SRC  := $(sort $(filter-out src/main.c,$(shell find src -name '*.c')))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

@@ -1,4 +1,4 @@
-"""Strict HTTP/1.1 parsing against llhttp's request corpus (data/http1-requests).
+"""Strict HTTP/1.1 parsing against llhttp's request corpus (tests/testdata/http1-requests).
 
 Each raw request goes over a plain-HTTP listener in front of the recording
 backend, one test per file:
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from harness import CertgateTestCase, RawConn, config, free_port, listener
 
-CORPUS = Path(__file__).resolve().parent / "data" / "http1-requests"
+CORPUS = Path(__file__).resolve().parent.parent / "testdata" / "http1-requests"
 
 ERROR_CODES = {
     400: "BadRequest",
