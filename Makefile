@@ -23,7 +23,7 @@ MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRC := $(sort $(shell find tests/unit -name 'test_*.c' 2>/dev/null))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit e2e asan clean format format-check fuzz
+.PHONY: all deps run test unit e2e asan clean format format-check fuzz fuzz-smoke
 all: $(BUILD)/certgate $(BUILD)/libcertgate.a $(BUILD)/libcertgate.so
 
 Q := $(if $(V),,@)
@@ -68,6 +68,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) e2e
 	$(MAKE) asan
+	$(MAKE) fuzz-smoke
 
 run: deps all
 	scripts/demo.sh
@@ -79,7 +80,11 @@ format-check:
 	@clang-format --dry-run --Werror $(FMT_FILES) && echo "format: ok"
 
 fuzz:
-	$(MAKE) -C tests/fuzz
+	$(MAKE) -C tests/fuzz run
+
+# every fuzzer for a few seconds: the corpus plus some mutation, in make test
+fuzz-smoke:
+	$(MAKE) -C tests/fuzz run FUZZ_TIME=$(or $(FUZZ_TIME),10)
 
 clean:
 	rm -rf build build-asan
