@@ -24,6 +24,12 @@ struct cfg_cert {
     struct cfg_pos pos;
 };
 
+/* allow: lists, in include/certgate/policy.h's enum certgate_allow_kind order:
+ * sha1, sha256, cn, san_dns, san_uri, san_email, ou, serial. */
+#define CFG_ALLOW_KINDS 8
+/* reasons of enum certgate_reason, CERTGATE_REASON_MAX */
+#define CFG_REASONS 9
+
 struct cfg_policy {
     char *name;        /* NULL for an inline policy */
     char **trusted_ca; /* PEM bundle paths, absolute */
@@ -31,6 +37,22 @@ struct cfg_policy {
     char **intermediates; /* untrusted helper certificates for path building */
     size_t n_intermediates;
     struct cfg_pos pos;
+    /* issue 3: the rest of SPEC §7's policy keys. `inherit` is resolved at
+     * load: every key the child does not set is copied from its parent (a
+     * list the child sets replaces the parent's list). */
+    char *inherit;             /* parent's name as written, NULL if none */
+    char **allowed_issuer_dns; /* allowed_issuers entries holding '=': RFC 4514 DNs */
+    size_t n_allowed_issuer_dns;
+    char **allowed_issuer_files; /* the other entries: CA files, absolute */
+    size_t n_allowed_issuer_files;
+    int max_depth;               /* CA certificates above the leaf; 0 = no limit */
+    int require_client_auth_eku; /* default 1 */
+    int min_rsa_bits;            /* default 2048 */
+    int min_ec_bits;             /* default 256 */
+    int allow_weak_signatures;   /* default 0: MD5/SHA-1 signatures are refused */
+    char **allow[CFG_ALLOW_KINDS];
+    size_t n_allow[CFG_ALLOW_KINDS];
+    int status[CFG_REASONS]; /* status: {ReasonCode: NNN}; 0 = SPEC §4 default */
 };
 
 struct cfg_client_auth {
