@@ -134,7 +134,10 @@ static void proxy_loop(struct conn *c)
                 conn_close(c, 0); /* the client gave up mid-body */
                 return;
             }
-        } else if ((s->flags & (SOCK_EOF | SOCK_ERROR)) && !ex->resp_done) {
+        } else if ((s->flags & SOCK_ERROR) && !ex->resp_done) {
+            conn_close(c, 0); /* the client is gone (reset, failed write): stop the backend too */
+            return;
+        } else if ((s->flags & SOCK_EOF) && !ex->resp_done) {
             ex->close_after = 1; /* half-closed after its request: answer, then close */
         }
     fill:

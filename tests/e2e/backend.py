@@ -8,6 +8,18 @@ Paths it understands (any method):
   .../hang      never answers (until the backend stops); the connection then closes
   .../status/N  answers status N
   .../close     answers with Connection: close
+  .../chunked/N 200 with N pattern bytes, Transfer-Encoding: chunked, in chunks of
+                uneven sizes (one with a chunk extension), then a trailer
+                "X-Checksum: <sha256>"
+  .../eof/N     200 with N pattern bytes, neither Content-Length nor chunked:
+                the body ends when the backend closes
+  .../headbytes/N  200 whose head carries about N bytes of X-Pad-* headers
+  .../garbage   a line that is not HTTP, then close
+  .../drop      closes without answering
+  .../closeafter   answers like "anything else" (no Connection: close), then closes
+  .../stale     answers like "anything else"; the next request on the same
+                connection is recorded and then dropped (closed unanswered), as
+                by a backend that timed the idle connection out
   anything else 200 application/json describing the request
 (any prefix: /api/slow/100 works too)
 """
@@ -71,9 +83,13 @@ class Recorded:
 def _special(path):
     """("hang", 0) for .../hang, ("slow", 1500) for .../slow/1500, etc."""
     parts = path.split("/")
-    if parts[-1] in ("hang", "close"):
+    if parts[-1] in ("hang", "close", "garbage", "drop", "closeafter", "stale"):
         return parts[-1], 0
-    if len(parts) >= 2 and parts[-2] in ("slow", "bytes", "status") and parts[-1].isdigit():
+    if (
+        len(parts) >= 2
+        and parts[-2] in ("slow", "bytes", "status", "chunked", "eof", "headbytes")
+        and parts[-1].isdigit()
+    ):
         return parts[-2], int(parts[-1])
     return "", 0
 
@@ -155,6 +171,11 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self.server.record(rec)
 
+        if self.__dict__.get("drop_next"):
+            # armed by .../stale on this connection: the backend "timed it out"
+            self.close_connection = True
+            return
+
         # The special paths work under any prefix (/api/hang), so that a
         # route's path_prefix can lead to them.
         path = target.split("?")[0]
@@ -167,11 +188,17 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(arg / 1000.0)
         if verb == "bytes":
             return self._send_pattern(arg)
+        if verb in ("chunked", "eof", "headbytes", "garbage", "drop"):
+            return self._send_raw(verb, arg)
         status = arg if verb == "status" else 200
         extra = []
         if verb == "close":
             extra.append(("Connection", "close"))
             self.close_connection = True
+        if verb == "closeafter":
+            self.close_connection = True  # and no Connection: close says so
+        if verb == "stale":
+            self.drop_next = True
         doc = {
             "backend": "recording",
             "method": self.command,
@@ -202,6 +229,44 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             for c in pattern_chunks(n):
                 self.wfile.write(c)
+
+    def _send_raw(self, verb, n):
+        """Responses http.server would not write: each closes the connection."""
+        self.close_connection = True
+        w = self.wfile
+        if verb == "drop":
+            return
+        if verb == "garbage":
+            w.write(b"THIS IS NOT HTTP\r\n\r\n")
+            return
+        if verb == "headbytes":
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n")
+            pad = b"p" * 990
+            for i in range((n + 999) // 1000):
+                w.write(b"X-Pad-%03d: %s\r\n" % (i, pad))
+            w.write(b"\r\nok")
+            return
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+        if verb == "eof":
+            w.write(head + b"\r\n")
+            if self.command != "HEAD":
+                for c in pattern_chunks(n):
+                    w.write(c)
+            return
+        # chunked: sizes 1, 10, 100, ... so that boundaries fall anywhere
+        w.write(head + b"Transfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n")
+        if self.command == "HEAD":
+            return
+        data = b"".join(pattern_chunks(n))
+        sizes = [1, 10, 100, 1000, 10000, 65521]
+        i = pos = 0
+        while pos < len(data):
+            c = data[pos : pos + sizes[i % len(sizes)]]
+            ext = b";note=x" if i == 2 else b""
+            w.write(b"%X%s\r\n%s\r\n" % (len(c), ext, c))
+            pos += len(c)
+            i += 1
+        w.write(b"0\r\nX-Checksum: %s\r\n\r\n" % pattern_sha256(n).encode())
 
 
 class _Server(ThreadingHTTPServer):
