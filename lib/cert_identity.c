@@ -93,6 +93,35 @@ int cert_time_format(const ASN1_TIME *t, char out[CERT_TIME_LEN])
     return 0;
 }
 
+int cert_time_unix(const ASN1_TIME *t, time_t *out)
+{
+    struct tm tm;
+    time_t v;
+
+    if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+        return -1;
+    v = timegm(&tm);
+    if (v == (time_t)-1 && !(tm.tm_year == 69 && tm.tm_mon == 11 && tm.tm_mday == 31))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+void cert_unix_format(time_t t, char out[CERT_TIME_LEN])
+{
+    struct tm tm;
+    char buf[64];
+
+    /* Through a large buffer: the compiler cannot bound struct tm's ints. */
+    if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+        snprintf(buf, sizeof(buf), "%s", "an unreadable date");
+    else
+        snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    buf[CERT_TIME_LEN - 1] = '\0';
+    memcpy(out, buf, CERT_TIME_LEN);
+}
+
 static char *time_dup(const ASN1_TIME *t)
 {
     char buf[CERT_TIME_LEN];

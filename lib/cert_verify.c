@@ -1,4 +1,5 @@
-/* Chain and validity verdicts against a trust anchor set (SPEC §4).
+/* Chain and validity verdicts against a trust anchor set (SPEC §4), and the loaders and
+ * sentences the policy engine (cert_policy.c) shares with it.
  * Built once, read by every worker thread: nothing here writes to a shared object after
  * certgate_trust_new returns. */
 #include <errno.h>
@@ -22,8 +23,7 @@ struct certgate_trust {
     STACK_OF(X509) *intermediates; /* untrusted helpers, shared read-only by every call */
 };
 
-/* printf into <buf>, cut on a UTF-8 boundary when it does not fit. */
-static void text_set(char *buf, size_t len, const char *fmt, ...)
+void cert_text_set(char *buf, size_t len, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -59,9 +59,8 @@ static void text_set(char *buf, size_t len, const char *fmt, ...)
         buf[start] = '\0';
 }
 
-/* Append every certificate of <path> to <out>. Returns how many, or -1 with <err> set. */
-static int load_file(const char *path, const char *what, STACK_OF(X509) *out, char *err,
-                     size_t errlen)
+int cert_load_certs(const char *path, const char *what, STACK_OF(X509) *out, char *err,
+                    size_t errlen)
 {
     BIO *bio;
     X509 *x;
@@ -69,7 +68,7 @@ static int load_file(const char *path, const char *what, STACK_OF(X509) *out, ch
     int n = 0;
 
     if (path == NULL) {
-        text_set(err, errlen, "%s file name is missing", what);
+        cert_text_set(err, errlen, "%s file name is missing", what);
         return -1;
     }
     ERR_set_mark();
@@ -77,8 +76,8 @@ static int load_file(const char *path, const char *what, STACK_OF(X509) *out, ch
     if (bio == NULL) {
         int saved = errno;
         ERR_pop_to_mark();
-        text_set(err, errlen, "cannot open %s file %s: %s", what, path,
-                 saved != 0 ? strerror(saved) : "unreadable");
+        cert_text_set(err, errlen, "cannot open %s file %s: %s", what, path,
+                      saved != 0 ? strerror(saved) : "unreadable");
         return -1;
     }
     /* _AUX also reads "TRUSTED CERTIFICATE" blocks, as `openssl` writes them. */
@@ -92,7 +91,8 @@ static int load_file(const char *path, const char *what, STACK_OF(X509) *out, ch
     e = ERR_peek_last_error();
     if (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
         ERR_pop_to_mark();
-        text_set(err, errlen, "%s file %s: certificate %d is not valid PEM", what, path, n + 1);
+        cert_text_set(err, errlen, "%s file %s: certificate %d is not valid PEM", what, path,
+                      n + 1);
         BIO_free(bio);
         return -1;
     }
@@ -111,17 +111,75 @@ static int load_file(const char *path, const char *what, STACK_OF(X509) *out, ch
     }
     BIO_free(bio);
     if (n == 0)
-        text_set(err, errlen, "%s file %s holds no certificate", what, path);
+        cert_text_set(err, errlen, "%s file %s holds no certificate", what, path);
     return n > 0 ? n : -1;
 fail_alloc:
     ERR_pop_to_mark();
     BIO_free(bio);
-    text_set(err, errlen, "out of memory reading %s file %s", what, path);
+    cert_text_set(err, errlen, "out of memory reading %s file %s", what, path);
     return -1;
 }
 
-/* Fill the extension cache now, so concurrent verifications never take its write lock. */
-static void warm_extensions(STACK_OF(X509) *sk)
+int cert_load_crls(const char *path, STACK_OF(X509_CRL) *out, char *err, size_t errlen)
+{
+    BIO *bio;
+    X509_CRL *crl;
+    unsigned long e;
+    int n = 0;
+
+    if (path == NULL) {
+        cert_text_set(err, errlen, "CRL file name is missing");
+        return -1;
+    }
+    ERR_set_mark();
+    bio = BIO_new_file(path, "r");
+    if (bio == NULL) {
+        int saved = errno;
+        ERR_pop_to_mark();
+        cert_text_set(err, errlen, "cannot open CRL file %s: %s", path,
+                      saved != 0 ? strerror(saved) : "unreadable");
+        return -1;
+    }
+    while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+        if (!sk_X509_CRL_push(out, crl)) {
+            X509_CRL_free(crl);
+            goto fail_alloc;
+        }
+        n++;
+    }
+    e = ERR_peek_last_error();
+    if (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
+        ERR_pop_to_mark();
+        cert_text_set(err, errlen, "CRL file %s: CRL %d is not valid PEM", path, n + 1);
+        BIO_free(bio);
+        return -1;
+    }
+    ERR_pop_to_mark();
+    if (n == 0) {
+        /* `openssl ca -gencrl` writes PEM, but a DER CRL as CAs publish them works too. */
+        ERR_set_mark();
+        if (BIO_reset(bio) == 0 && (crl = d2i_X509_CRL_bio(bio, NULL)) != NULL) {
+            if (!sk_X509_CRL_push(out, crl)) {
+                X509_CRL_free(crl);
+                goto fail_alloc;
+            }
+            n = 1;
+        }
+        ERR_pop_to_mark();
+    }
+    BIO_free(bio);
+    if (n == 0)
+        cert_text_set(err, errlen, "CRL file %s holds no CRL", path);
+    return n > 0 ? n : -1;
+fail_alloc:
+    ERR_pop_to_mark();
+    BIO_free(bio);
+    cert_text_set(err, errlen, "out of memory reading CRL file %s", path);
+    return -1;
+}
+
+/* Concurrent verifications then never take a certificate's write lock. */
+void cert_warm_extensions(STACK_OF(X509) *sk)
 {
     int i;
 
@@ -137,13 +195,13 @@ struct certgate_trust *certgate_trust_new(const char *const *ca_files, size_t n_
     size_t i;
     int k;
 
-    text_set(err, errlen, "%s", "");
+    cert_text_set(err, errlen, "%s", "");
     if (n_ca == 0 || ca_files == NULL) {
-        text_set(err, errlen, "no trusted CA file given");
+        cert_text_set(err, errlen, "no trusted CA file given");
         return NULL;
     }
     if (n_intermediates > 0 && intermediate_files == NULL) {
-        text_set(err, errlen, "intermediate file names are missing");
+        cert_text_set(err, errlen, "intermediate file names are missing");
         return NULL;
     }
     t = calloc(1, sizeof(*t));
@@ -155,19 +213,20 @@ struct certgate_trust *certgate_trust_new(const char *const *ca_files, size_t n_
     if (t->store == NULL || t->roots == NULL || t->intermediates == NULL)
         goto oom;
     for (i = 0; i < n_ca; i++)
-        if (load_file(ca_files[i], "CA", t->roots, err, errlen) < 0)
+        if (cert_load_certs(ca_files[i], "CA", t->roots, err, errlen) < 0)
             goto fail;
     for (i = 0; i < n_intermediates; i++)
-        if (load_file(intermediate_files[i], "intermediate", t->intermediates, err, errlen) < 0)
+        if (cert_load_certs(intermediate_files[i], "intermediate", t->intermediates, err, errlen) <
+            0)
             goto fail;
     for (k = 0; k < sk_X509_num(t->roots); k++)
         if (!X509_STORE_add_cert(t->store, sk_X509_value(t->roots, k)))
             goto oom;
-    warm_extensions(t->roots);
-    warm_extensions(t->intermediates);
+    cert_warm_extensions(t->roots);
+    cert_warm_extensions(t->intermediates);
     return t;
 oom:
-    text_set(err, errlen, "out of memory loading trust anchors");
+    cert_text_set(err, errlen, "out of memory loading trust anchors");
 fail:
     certgate_trust_free(t);
     return NULL;
@@ -199,57 +258,69 @@ static int is_chain_error(int err)
     }
 }
 
+void cert_chain_error_detail(X509_STORE_CTX *ctx, X509 *leaf, char *buf, size_t len)
+{
+    int err = X509_STORE_CTX_get_error(ctx);
+    X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
+    char *leaf_dn = cert_dn_format(X509_get_subject_name(leaf));
+    char *cur_dn;
+    const char *ldn = leaf_dn != NULL ? leaf_dn : "(unprintable)";
+    const char *cdn, *what = X509_verify_cert_error_string(err);
+
+    if (cur == NULL)
+        cur = leaf;
+    cur_dn = cert_dn_format(X509_get_subject_name(cur));
+    cdn = cur_dn != NULL ? cur_dn : "(unprintable)";
+    if (is_chain_error(err) && cur == leaf)
+        cert_text_set(buf, len, "no chain to a trusted CA for '%s' (%s)", ldn, what);
+    else if (is_chain_error(err))
+        cert_text_set(buf, len, "no chain to a trusted CA for '%s' (%s for '%s')", ldn, what, cdn);
+    else if (cur == leaf)
+        cert_text_set(buf, len, "certificate '%s' is not trusted (%s)", ldn, what);
+    else
+        cert_text_set(buf, len, "chain of '%s' is not trusted (%s at '%s')", ldn, what, cdn);
+    free(leaf_dn);
+    free(cur_dn);
+}
+
 /* Turn a failed X509_verify_cert into a reason and a sentence naming the certificate. */
 static enum certgate_reason verdict_of(X509_STORE_CTX *ctx, X509 *leaf, char *detail,
                                        size_t detail_len)
 {
     int err = X509_STORE_CTX_get_error(ctx);
     X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
-    char *leaf_dn = cert_dn_format(X509_get_subject_name(leaf));
-    char *cur_dn = NULL;
-    const char *ldn = leaf_dn != NULL ? leaf_dn : "(unprintable)";
-    const char *cdn, *what;
+    char *leaf_dn, *cur_dn;
+    const char *verb;
+    const ASN1_TIME *t;
     char when[CERT_TIME_LEN];
-    enum certgate_reason r;
+    int expired;
 
+    if (err != X509_V_ERR_CERT_HAS_EXPIRED && err != X509_V_ERR_CERT_NOT_YET_VALID) {
+        cert_chain_error_detail(ctx, leaf, detail, detail_len);
+        return CERTGATE_NOT_TRUSTED;
+    }
     if (cur == NULL)
         cur = leaf;
+    expired = err == X509_V_ERR_CERT_HAS_EXPIRED;
+    t = expired ? X509_get0_notAfter(cur) : X509_get0_notBefore(cur);
+    verb = expired ? "expired on" : "is not valid before";
+    if (cert_time_format(t, when) != 0)
+        snprintf(when, sizeof(when), "%s", "an unreadable date");
+    leaf_dn = cert_dn_format(X509_get_subject_name(leaf));
     cur_dn = cert_dn_format(X509_get_subject_name(cur));
-    cdn = cur_dn != NULL ? cur_dn : "(unprintable)";
-    what = X509_verify_cert_error_string(err);
-    if (err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID) {
-        int expired = err == X509_V_ERR_CERT_HAS_EXPIRED;
-        const ASN1_TIME *t = expired ? X509_get0_notAfter(cur) : X509_get0_notBefore(cur);
-        const char *verb = expired ? "expired on" : "is not valid before";
-
-        r = expired ? CERTGATE_EXPIRED : CERTGATE_NOT_YET_VALID;
-        if (cert_time_format(t, when) != 0)
-            snprintf(when, sizeof(when), "%s", "an unreadable date");
-        if (cur == leaf)
-            text_set(detail, detail_len, "certificate '%s' %s %s", cdn, verb, when);
-        else
-            text_set(detail, detail_len, "issuer certificate '%s' of '%s' %s %s", cdn, ldn, verb,
-                     when);
-    } else {
-        r = CERTGATE_NOT_TRUSTED;
-        if (is_chain_error(err) && cur == leaf)
-            text_set(detail, detail_len, "no chain to a trusted CA for '%s' (%s)", ldn, what);
-        else if (is_chain_error(err))
-            text_set(detail, detail_len, "no chain to a trusted CA for '%s' (%s for '%s')", ldn,
-                     what, cdn);
-        else if (cur == leaf)
-            text_set(detail, detail_len, "certificate '%s' is not trusted (%s)", ldn, what);
-        else
-            text_set(detail, detail_len, "chain of '%s' is not trusted (%s at '%s')", ldn, what,
-                     cdn);
-    }
+    if (cur == leaf)
+        cert_text_set(detail, detail_len, "certificate '%s' %s %s",
+                      cur_dn != NULL ? cur_dn : "(unprintable)", verb, when);
+    else
+        cert_text_set(detail, detail_len, "issuer certificate '%s' of '%s' %s %s",
+                      cur_dn != NULL ? cur_dn : "(unprintable)",
+                      leaf_dn != NULL ? leaf_dn : "(unprintable)", verb, when);
     free(leaf_dn);
     free(cur_dn);
-    return r;
+    return expired ? CERTGATE_EXPIRED : CERTGATE_NOT_YET_VALID;
 }
 
-/* <presented> then <helpers> in one shallow stack; NULL on allocation failure. */
-static STACK_OF(X509) *untrusted_join(STACK_OF(X509) *presented, STACK_OF(X509) *helpers)
+STACK_OF(X509) *cert_untrusted_join(STACK_OF(X509) *presented, STACK_OF(X509) *helpers)
 {
     STACK_OF(X509) *sk = sk_X509_dup(presented);
     int i;
@@ -274,13 +345,13 @@ enum certgate_reason certgate_verify_chain(const struct certgate_trust *t, X509 
 
     if (chain_out != NULL)
         *chain_out = NULL;
-    text_set(detail, detail_len, "%s", "");
+    cert_text_set(detail, detail_len, "%s", "");
     if (leaf == NULL) {
-        text_set(detail, detail_len, "no client certificate was presented");
+        cert_text_set(detail, detail_len, "no client certificate was presented");
         return CERTGATE_NOT_FOUND;
     }
     if (t == NULL) {
-        text_set(detail, detail_len, "no trusted CA is configured");
+        cert_text_set(detail, detail_len, "no trusted CA is configured");
         return CERTGATE_NOT_TRUSTED;
     }
     /* Leave the caller's OpenSSL error queue as it was. */
@@ -288,7 +359,7 @@ enum certgate_reason certgate_verify_chain(const struct certgate_trust *t, X509 
     untrusted = t->intermediates;
     if (presented != NULL && sk_X509_num(presented) > 0) {
         /* The peer's own chain first; without one the prebuilt stack is used as is. */
-        joined = untrusted_join(presented, t->intermediates);
+        joined = cert_untrusted_join(presented, t->intermediates);
         if (joined == NULL)
             goto internal;
         untrusted = joined;
@@ -316,7 +387,7 @@ enum certgate_reason certgate_verify_chain(const struct certgate_trust *t, X509 
 internal:
     /* Fail closed: a verification that could not run is not an acceptance. */
     r = CERTGATE_NOT_TRUSTED;
-    text_set(detail, detail_len, "certificate could not be verified (out of memory)");
+    cert_text_set(detail, detail_len, "certificate could not be verified (out of memory)");
 out:
     X509_STORE_CTX_free(ctx);
     sk_X509_free(joined);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/verify.h"
 #include "config/config.h"
 #include "core/gateway.h"
 
@@ -100,7 +101,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "verify") || !strcmp(cmd, "decode")) {
+    if (!strcmp(cmd, "verify"))
+        return cli_verify(argc - 2, argv + 2);
+    if (!strcmp(cmd, "decode")) {
         fprintf(stderr, "certgate %s: not available in this version\n", cmd);
         return 2;
     }

@@ -30,14 +30,14 @@ enum certgate_eku {
  * allowlist when it matches at least one entry of any non-empty list; a policy
  * whose lists are all empty allows every identity. */
 enum certgate_allow_kind {
-    CERTGATE_ALLOW_SHA1 = 0, /* hex of the DER's SHA-1, any case, ':' and ' ' ignored */
-    CERTGATE_ALLOW_SHA256,   /* same for SHA-256 */
-    CERTGATE_ALLOW_CN,       /* exact subject CN (any CN of the subject) */
-    CERTGATE_ALLOW_SAN_DNS,  /* a dNSName SAN, ASCII case-insensitive */
-    CERTGATE_ALLOW_SAN_URI,  /* a uniformResourceIdentifier SAN, exact */
-    CERTGATE_ALLOW_SAN_EMAIL,/* an rfc822Name SAN, ASCII case-insensitive */
-    CERTGATE_ALLOW_OU,       /* exact subject OU (any OU of the subject) */
-    CERTGATE_ALLOW_SERIAL,   /* hex serial, any case, ':' ignored, leading zeros ignored */
+    CERTGATE_ALLOW_SHA1 = 0,  /* hex of the DER's SHA-1, any case, ':' and ' ' ignored */
+    CERTGATE_ALLOW_SHA256,    /* same for SHA-256 */
+    CERTGATE_ALLOW_CN,        /* exact subject CN (any CN of the subject) */
+    CERTGATE_ALLOW_SAN_DNS,   /* a dNSName SAN, ASCII case-insensitive */
+    CERTGATE_ALLOW_SAN_URI,   /* a uniformResourceIdentifier SAN, exact */
+    CERTGATE_ALLOW_SAN_EMAIL, /* an rfc822Name SAN, ASCII case-insensitive */
+    CERTGATE_ALLOW_OU,        /* exact subject OU (any OU of the subject) */
+    CERTGATE_ALLOW_SERIAL,    /* hex serial, any case, ':' ignored, leading zeros ignored */
     CERTGATE_ALLOW_COUNT
 };
 
@@ -55,10 +55,10 @@ struct certgate_policy_spec {
     size_t n_allowed_issuer_files;
     const char *const *crl_files; /* PEM/DER CRLs; when given, the leaf is checked against them */
     size_t n_crl_files;
-    int max_depth;     /* most CA certificates above the leaf (intermediates + anchor); 0 = none */
+    int max_depth; /* most CA certificates above the leaf (intermediates + anchor); 0 = none */
     enum certgate_eku eku;
-    int min_rsa_bits;  /* 0 = 2048; negative = no check */
-    int min_ec_bits;   /* 0 = 256; negative = no check */
+    int min_rsa_bits;          /* 0 = 2048; negative = no check */
+    int min_ec_bits;           /* 0 = 256; negative = no check */
     int allow_weak_signatures; /* 1 = accept MD5 and SHA-1 signatures in the chain */
     const char *const *allow[CERTGATE_ALLOW_COUNT];
     size_t n_allow[CERTGATE_ALLOW_COUNT];
@@ -75,14 +75,14 @@ void certgate_policy_free(struct certgate_policy *p);
 
 /* The checks, in the order they decide a verdict. */
 enum certgate_check {
-    CERTGATE_CHECK_CHAIN = 0, /* a path to a trusted anchor (time not considered) */
-    CERTGATE_CHECK_ISSUER,    /* allowed_issuers */
-    CERTGATE_CHECK_DEPTH,     /* max_depth */
-    CERTGATE_CHECK_EKU,       /* extended key usage */
-    CERTGATE_CHECK_KEY,       /* key strength and signature algorithms */
-    CERTGATE_CHECK_VALIDITY,  /* notBefore / notAfter of every certificate of the chain */
-    CERTGATE_CHECK_REVOCATION,/* CRLs given to the policy */
-    CERTGATE_CHECK_IDENTITY,  /* allowlists */
+    CERTGATE_CHECK_CHAIN = 0,  /* a path to a trusted anchor (time not considered) */
+    CERTGATE_CHECK_ISSUER,     /* allowed_issuers */
+    CERTGATE_CHECK_DEPTH,      /* max_depth */
+    CERTGATE_CHECK_EKU,        /* extended key usage */
+    CERTGATE_CHECK_KEY,        /* key strength and signature algorithms */
+    CERTGATE_CHECK_VALIDITY,   /* notBefore / notAfter of every certificate of the chain */
+    CERTGATE_CHECK_REVOCATION, /* CRLs given to the policy */
+    CERTGATE_CHECK_IDENTITY,   /* allowlists */
     CERTGATE_CHECK_COUNT
 };
 
@@ -106,15 +106,28 @@ struct certgate_judgement {
     int identity_matched;               /* allowlists; 1 when the policy has none */
     time_t not_before;                  /* latest notBefore of the chain (when it was built) */
     time_t not_after;                   /* earliest notAfter of the chain */
-    char detail[320];                   /* sentence for static_reason or the identity miss */
+    /* CHANGED (policy engine): the sentence for the first of static_reason, revocation and the
+     * identity miss that is not OK; "" when all three pass. (Was: static_reason or identity.)
+     * When <report> is NULL and static_reason is not OK, revocation (OK) and identity_matched
+     * (0) were not evaluated. */
+    char detail[320];
+    /* ADDED (policy engine): what judgement_at needs to name the certificate and to hold CRLs
+     * to their dates without keeping the chain. */
+    char not_before_who[256]; /* "certificate 'CN=..'" or "issuer certificate 'CN=..' of
+                                 'CN=..'": the one whose notBefore is <not_before> */
+    char not_after_who[256];  /* the same for <not_after> */
+    time_t crl_this_update;   /* thisUpdate of the CRL that gave <revocation>; 0 = none read */
+    time_t crl_next_update;   /* its nextUpdate (0 = none): an OK <revocation> holds only for
+                                 crl_this_update <= at < crl_next_update, else RevocationUnknown */
+    char crl_who[256];        /* "revocation status of 'CN=..' is unknown: the CRL of 'CN=..'" */
 };
 
 /* Judge <leaf> (with <presented>, the extra certificates the client sent; may
  * be NULL) under <p>, time aside. <report> may be NULL: then checks stop at
  * the first failure. *chain_out (if non-NULL and the chain was built)
  * receives the validated chain, leaf first, owned by the caller. Returns 0,
- * or -1 when <leaf> is NULL or memory ran out (j->static_reason is then
- * CERTGATE_NOT_TRUSTED). */
+ * or -1 when <leaf> (or <p>, <j>) is NULL or memory ran out (j->static_reason
+ * is then CERTGATE_NOT_TRUSTED). */
 int certgate_policy_judge(const struct certgate_policy *p, X509 *leaf, STACK_OF(X509) *presented,
                           struct certgate_judgement *j, struct certgate_report *report,
                           STACK_OF(X509) **chain_out);
@@ -125,7 +138,9 @@ int certgate_policy_judge(const struct certgate_policy *p, X509 *leaf, STACK_OF(
 enum certgate_reason certgate_judgement_at(const struct certgate_judgement *j, time_t at,
                                            char *detail, size_t detail_len);
 
-/* Both at once: the verdict of <leaf> under <p> at <at>. <report> may be NULL. */
+/* Both at once: the verdict of <leaf> under <p> at <at>. <report> may be NULL; when given,
+ * every check is reported, the validity check at <at>. A NULL <leaf> gives
+ * CERTGATE_NOT_FOUND ("no client certificate was presented"). */
 enum certgate_reason certgate_policy_evaluate(const struct certgate_policy *p, X509 *leaf,
                                               STACK_OF(X509) *presented, time_t at,
                                               struct certgate_report *report, char *detail,

@@ -307,3 +307,36 @@ char *config_cert_password(const struct cfg_cert *c, struct cfg_error *err)
         return NULL;
     return pw;
 }
+
+int cfg_check_crl_file(const char *path, const char *shown, char *msg, size_t n)
+{
+    size_t len;
+    char *buf = cfg_read_file(path, shown, &len, msg, n);
+    BIO *bio;
+    X509_CRL *crl;
+    int count = 0, rc = 0;
+
+    if (!buf)
+        return -1;
+    ERR_clear_error();
+    bio = BIO_new_mem_buf(buf, (int)len);
+    while (bio && (crl = PEM_read_bio_X509_CRL(bio, NULL, no_password, NULL)) != NULL) {
+        X509_CRL_free(crl);
+        count++;
+    }
+    if (bio && count == 0) {
+        /* a DER CRL */
+        const unsigned char *p = (const unsigned char *)buf;
+        crl = d2i_X509_CRL(NULL, &p, (long)len);
+        count = crl != NULL;
+        X509_CRL_free(crl);
+    }
+    if (!bio)
+        rc = say(msg, n, "out of memory reading '%s'", shown);
+    else if (count == 0)
+        rc = say(msg, n, "no CRL found in '%s' (PEM or DER expected)", shown);
+    ERR_clear_error();
+    BIO_free(bio);
+    free(buf);
+    return rc;
+}

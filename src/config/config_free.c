@@ -14,11 +14,24 @@ static void free_strv(char **v, size_t n)
 void cfg_policy_clear(struct cfg_policy *p)
 {
     free(p->name);
+    free(p->inherit);
     free_strv(p->trusted_ca, p->n_trusted_ca);
     free_strv(p->intermediates, p->n_intermediates);
-    p->name = NULL;
+    free_strv(p->revocation.crl, p->revocation.n_crl);
+    p->revocation.crl = NULL;
+    p->revocation.n_crl = 0;
+    free_strv(p->allowed_issuer_dns, p->n_allowed_issuer_dns);
+    free_strv(p->allowed_issuer_files, p->n_allowed_issuer_files);
+    p->name = p->inherit = NULL;
     p->trusted_ca = p->intermediates = NULL;
+    p->allowed_issuer_dns = p->allowed_issuer_files = NULL;
     p->n_trusted_ca = p->n_intermediates = 0;
+    p->n_allowed_issuer_dns = p->n_allowed_issuer_files = 0;
+    for (int k = 0; k < CFG_ALLOW_KINDS; k++) {
+        free_strv(p->allow[k], p->n_allow[k]);
+        p->allow[k] = NULL;
+        p->n_allow[k] = 0;
+    }
 }
 
 void cfg_cert_clear(struct cfg_cert *c)

@@ -32,6 +32,18 @@ void cfg_identity_clear(struct cfg_identity_headers *id);
 void cfg_forward_clear(struct cfg_forward *fwd);
 void cfg_policy_clear(struct cfg_policy *p);
 void cfg_cert_clear(struct cfg_cert *c);
+/* Mark a fresh policy's scalar keys as not set (config_policy.c), so that
+ * inheritance can tell them from written values; cfg_policy_defaults then
+ * gives every key still unset its default. Quick mode calls both. */
+void cfg_policy_unset(struct cfg_policy *p);
+void cfg_policy_defaults(struct cfg_policy *p);
+
+#define CFG_DEFAULT_MIN_RSA_BITS 2048
+#define CFG_DEFAULT_MIN_EC_BITS  256
+#define CFG_MIN_RSA_BITS_LO      1024
+#define CFG_MIN_RSA_BITS_HI      16384
+#define CFG_MIN_EC_BITS_LO       160
+#define CFG_MIN_EC_BITS_HI       571
 
 /* ---- certificate files (config_files.c): 0, or -1 with <msg> set ---- */
 
@@ -46,6 +58,8 @@ int cfg_check_pkcs12(const char *path, const char *shown, const char *pw, int *b
 char *cfg_read_file(const char *path, const char *shown, size_t *len, char *msg, size_t n);
 /* A PEM file holding at least one certificate (CA bundles, intermediates). */
 int cfg_check_cert_file(const char *path, const char *shown, char *msg, size_t n);
+/* <path> holds at least one CRL (PEM or DER). */
+int cfg_check_crl_file(const char *path, const char *shown, char *msg, size_t n);
 /* Password from an env var or a file (trailing CR/LF trimmed); exactly one of
  * <env>, <file> is non-NULL. *pw is malloc'd; wipe and free it after use. */
 int cfg_read_password(const char *env, const char *file, const char *file_shown, char **pw,
@@ -118,6 +132,11 @@ int ld_walk(struct loader *ld, const struct yt_node *map, const char *where, str
             size_t n_sets);
 int ld_ref(struct loader *ld, enum ref_kind kind, const struct yt_node *node, void *target);
 void ld_pos(struct loader *ld, struct cfg_pos *pos, const struct yt_node *n);
+/* "a mapping", "a list", "null" or the scalar quoted (in <buf>), for "got ...". */
+const char *ld_describe(const struct yt_node *n, char *buf, size_t size);
+/* A whole number in [lo, hi] (quoted digits too) into *out: 0, or -1 with the error set. */
+int ld_whole(struct loader *ld, const struct yt_node *key, const struct yt_node *val, long lo,
+             long hi, long *out);
 /* A non-null scalar as a string: 0 with *out borrowed from the tree, or -1. */
 int ld_scalar(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
               const char **out);
@@ -141,16 +160,23 @@ int ld_enum(struct loader *ld, const struct yt_node *key, const struct yt_node *
 int ld_map(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
            const struct key_rule *r);
 /* A path or a list of paths to PEM files with certificates: char ** at off, size_t at off_n. */
+int ld_crl_files(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
+                 void *obj, const struct key_rule *r);
 int ld_cert_files(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
                   void *obj, const struct key_rule *r);
 
-/* Policy keys, shared by named policies and inline client_auth policies. */
+/* Policy keys, shared by named policies and inline client_auth policies
+ * (config_policy.c). A policy must be cfg_policy_unset before its keys are read. */
 extern const struct key_rule cfg_policy_rules[];
 extern const size_t cfg_policy_n_rules;
-/* After a policy's keys are read: what a complete policy needs. <at> is its
- * map; <where> completes "missing required key 'trusted_ca' <where>". */
+/* After a policy's keys (and its parents') are read: what a complete policy
+ * needs, then defaults. <at> is its map; <where> completes "missing required
+ * key 'trusted_ca' <where>". */
 int ld_policy_finish(struct loader *ld, const struct yt_node *at, struct cfg_policy *p,
                      const char *where);
+/* The 'policies' section: every policy, then 'inherit' resolved, then finished. */
+int ld_policies(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
+                const struct key_rule *r);
 
 /* The 'listeners' key (config_listener.c). */
 int ld_listeners(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,

@@ -166,6 +166,7 @@ static int h_client_auth(struct loader *ld, const struct yt_node *key, const str
     if (!ca->policy)
         return ld_error(ld, val, "out of memory");
     ca->policy_inline = 1;
+    cfg_policy_unset(ca->policy);
     ld_pos(ld, &ca->policy->pos, val);
     sets[1].obj = ca->policy;
     if (ld_walk(ld, val, "in 'client_auth'", sets, 2))

@@ -30,8 +30,7 @@ int ld_error(struct loader *ld, const struct yt_node *at, const char *fmt, ...)
     return -1;
 }
 
-/* "a mapping", "a list", "null" or the scalar quoted, for "got ..." */
-static const char *describe(const struct yt_node *n, char *buf, size_t size)
+const char *ld_describe(const struct yt_node *n, char *buf, size_t size)
 {
     if (n->type == YT_MAP)
         return "a mapping";
@@ -54,7 +53,7 @@ int ld_expect(struct loader *ld, const struct yt_node *n, enum yt_type type, con
     if (n->type == type && !yt_is_null(n))
         return 0;
     return ld_error(ld, n, "expected %s for %s, got %s", names[type], what,
-                    describe(n, buf, sizeof(buf)));
+                    ld_describe(n, buf, sizeof(buf)));
 }
 
 int ld_scalar(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
@@ -202,9 +201,8 @@ int ld_size(struct loader *ld, const struct yt_node *key, const struct yt_node *
     return 0;
 }
 
-/* A whole number in [lo, hi]; quoted digits are accepted too. */
-static int whole(struct loader *ld, const struct yt_node *key, const struct yt_node *val, long lo,
-                 long hi, long *out)
+int ld_whole(struct loader *ld, const struct yt_node *key, const struct yt_node *val, long lo,
+             long hi, long *out)
 {
     char buf[64], *end;
     long v;
@@ -217,7 +215,7 @@ static int whole(struct loader *ld, const struct yt_node *key, const struct yt_n
         }
     }
     return ld_error(ld, val, "expected a whole number from %ld to %ld for '%s', got %s", lo, hi,
-                    key->str, describe(val, buf, sizeof(buf)));
+                    key->str, ld_describe(val, buf, sizeof(buf)));
 }
 
 int ld_count(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
@@ -225,7 +223,7 @@ int ld_count(struct loader *ld, const struct yt_node *key, const struct yt_node 
 {
     long v = 0;
 
-    if (whole(ld, key, val, 1, INT_MAX, &v))
+    if (ld_whole(ld, key, val, 1, INT_MAX, &v))
         return -1;
     *LD_FIELD(obj, r, size_t) = (size_t)v;
     return 0;
@@ -243,7 +241,7 @@ int ld_bool(struct loader *ld, const struct yt_node *key, const struct yt_node *
         return 0;
     }
     return ld_error(ld, val, "expected true or false for '%s', got %s", key->str,
-                    describe(val, buf, sizeof(buf)));
+                    ld_describe(val, buf, sizeof(buf)));
 }
 
 int ld_enum(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
@@ -283,8 +281,8 @@ int ld_map(struct loader *ld, const struct yt_node *key, const struct yt_node *v
     return ld_walk(ld, val, where, &set, 1);
 }
 
-static int one_cert_file(struct loader *ld, const struct yt_node *key, const struct yt_node *item,
-                         char **dst)
+static int one_file(struct loader *ld, const struct yt_node *key, const struct yt_node *item,
+                    char **dst, int (*check)(const char *, const char *, char *, size_t))
 {
     char msg[sizeof(ld->err->msg)], what[80];
 
@@ -296,13 +294,15 @@ static int one_cert_file(struct loader *ld, const struct yt_node *key, const str
     *dst = cfg_abspath(ld->cfg->dir, item->str);
     if (!*dst)
         return ld_error(ld, item, "out of memory");
-    if (cfg_check_cert_file(*dst, item->str, msg, sizeof(msg)))
+    if (check(*dst, item->str, msg, sizeof(msg)))
         return ld_error(ld, item, "%s", msg);
     return 0;
 }
 
-int ld_cert_files(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
-                  void *obj, const struct key_rule *r)
+/* A file name or a list of them, each checked by <check>. */
+static int ld_files(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
+                    void *obj, const struct key_rule *r,
+                    int (*check)(const char *, const char *, char *, size_t))
 {
     char ***dst = LD_FIELD(obj, r, char **);
     size_t *n = (size_t *)((char *)obj + r->off_n);
@@ -312,7 +312,7 @@ int ld_cert_files(struct loader *ld, const struct yt_node *key, const struct yt_
 
     if (val->type == YT_MAP || yt_is_null(val))
         return ld_error(ld, val, "expected a file name or a list of file names for '%s', got %s",
-                        key->str, describe(val, buf, sizeof(buf)));
+                        key->str, ld_describe(val, buf, sizeof(buf)));
     if (count == 0)
         return ld_error(ld, val, "'%s' must name at least one file", key->str);
     *dst = calloc(count, sizeof(**dst));
@@ -320,64 +320,21 @@ int ld_cert_files(struct loader *ld, const struct yt_node *key, const struct yt_
         return ld_error(ld, val, "out of memory");
     *n = count;
     for (size_t i = 0; i < count; i++)
-        if (one_cert_file(ld, key, val->type == YT_SEQ ? val->items[i] : val, &(*dst)[i]))
+        if (one_file(ld, key, val->type == YT_SEQ ? val->items[i] : val, &(*dst)[i], check))
             return -1;
     return 0;
 }
 
-/* ---- policies ---- */
-
-const struct key_rule cfg_policy_rules[] = {
-    {"trusted_ca", ld_cert_files, offsetof(struct cfg_policy, trusted_ca),
-     offsetof(struct cfg_policy, n_trusted_ca), 0, NULL, NULL, 0},
-    {"intermediates", ld_cert_files, offsetof(struct cfg_policy, intermediates),
-     offsetof(struct cfg_policy, n_intermediates), 0, NULL, NULL, 0},
-};
-const size_t cfg_policy_n_rules = N_RULES(cfg_policy_rules);
-
-int ld_policy_finish(struct loader *ld, const struct yt_node *at, struct cfg_policy *p,
-                     const char *where)
+int ld_cert_files(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
+                  void *obj, const struct key_rule *r)
 {
-    if (p->n_trusted_ca == 0)
-        return ld_error(ld, at, "missing required key 'trusted_ca' %s", where);
-    return 0;
+    return ld_files(ld, key, val, obj, r, cfg_check_cert_file);
 }
 
-static int h_policies(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
-                      void *obj, const struct key_rule *r)
+int ld_crl_files(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
+                 void *obj, const struct key_rule *r)
 {
-    struct config *cfg = obj;
-    char what[160];
-
-    if (ld_expect(ld, val, YT_MAP, "'policies'"))
-        return -1;
-    cfg->policies = calloc(val->n ? val->n : 1, sizeof(*cfg->policies));
-    if (!cfg->policies)
-        return ld_error(ld, val, "out of memory");
-    cfg->n_policies = val->n;
-    for (size_t i = 0; i < val->n; i++) {
-        const struct yt_node *name = val->pairs[i].key, *body = val->pairs[i].val;
-        struct cfg_policy *p = &cfg->policies[i];
-        struct rule_set set = {cfg_policy_rules, cfg_policy_n_rules, p, 0};
-
-        if (strcmp(name->str, "none") == 0)
-            return ld_error(ld, name,
-                            "the policy name 'none' is reserved (a route's "
-                            "'policy: none' means no check)");
-        if (!name->str[0])
-            return ld_error(ld, name, "a policy name must not be empty");
-        p->name = strdup(name->str);
-        if (!p->name)
-            return ld_error(ld, name, "out of memory");
-        ld_pos(ld, &p->pos, name);
-        snprintf(what, sizeof(what), "policy '%.100s'", name->str);
-        if (ld_expect(ld, body, YT_MAP, what))
-            return -1;
-        snprintf(what, sizeof(what), "in policy '%.100s'", name->str);
-        if (ld_walk(ld, body, what, &set, 1) || ld_policy_finish(ld, body, p, what))
-            return -1;
-    }
-    return 0;
+    return ld_files(ld, key, val, obj, r, cfg_check_crl_file);
 }
 
 /* ---- backends ---- */
@@ -497,7 +454,7 @@ static int h_workers(struct loader *ld, const struct yt_node *key, const struct 
 {
     long v = 0;
 
-    if (whole(ld, key, val, 1, MAX_WORKERS, &v))
+    if (ld_whole(ld, key, val, 1, MAX_WORKERS, &v))
         return -1;
     ((struct config *)obj)->workers = (int)v;
     return 0;
@@ -505,7 +462,7 @@ static int h_workers(struct loader *ld, const struct yt_node *key, const struct 
 
 static const struct key_rule top_rules[] = {
     {"listeners", ld_listeners, 0, 0, 1, NULL, NULL, 0},
-    {"policies", h_policies, 0, 0, 0, NULL, NULL, 0},
+    {"policies", ld_policies, 0, 0, 0, NULL, NULL, 0},
     {"backends", h_backends, 0, 0, 0, NULL, NULL, 0},
     {"admin", ld_map, offsetof(struct config, admin), 0, 0, NULL, admin_rules,
      N_RULES(admin_rules)},
@@ -666,7 +623,7 @@ static int load_root(struct loader *ld, const struct yt_node *root)
         return ld_error(ld, NULL, "the file is empty; expected a mapping with 'listeners'");
     if (root->type != YT_MAP)
         return ld_error(ld, root, "expected a mapping at the top level, got %s",
-                        describe(root, buf, sizeof(buf)));
+                        ld_describe(root, buf, sizeof(buf)));
     if (ld_walk(ld, root, "at the top level", &set, 1) || resolve_refs(ld))
         return -1;
     return check_admin(ld, root);

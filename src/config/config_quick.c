@@ -242,6 +242,8 @@ static int build_client_auth(struct config *cfg, struct cfg_listener *l, const s
     if (!p || !(p->trusted_ca = calloc(q->n_client_ca, sizeof(*p->trusted_ca))))
         return qerr(err, "--client-ca", "out of memory");
     ca->policy_inline = 1;
+    cfg_policy_unset(p);
+    cfg_policy_defaults(p);
     p->n_trusted_ca = q->n_client_ca;
     for (size_t i = 0; i < q->n_client_ca; i++) {
         p->trusted_ca[i] = qpath(cfg, q->client_ca[i]);

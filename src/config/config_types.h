@@ -30,6 +30,16 @@ struct cfg_cert {
 /* reasons of enum certgate_reason, CERTGATE_REASON_MAX */
 #define CFG_REASONS 9
 
+enum cfg_revocation_mode { REV_UNSET = -1, REV_OFF = 0, REV_CRL };
+
+/* revocation: {mode, fail, crl} (SPEC §7). OCSP comes with issue 5. */
+struct cfg_revocation {
+    int mode;      /* enum cfg_revocation_mode; REV_UNSET until loaded or inherited */
+    int fail_open; /* fail: open — a status that cannot be learned lets the client in */
+    char **crl;    /* CRL files, absolute */
+    size_t n_crl;
+};
+
 struct cfg_policy {
     char *name;        /* NULL for an inline policy */
     char **trusted_ca; /* PEM bundle paths, absolute */
@@ -53,6 +63,7 @@ struct cfg_policy {
     char **allow[CFG_ALLOW_KINDS];
     size_t n_allow[CFG_ALLOW_KINDS];
     int status[CFG_REASONS]; /* status: {ReasonCode: NNN}; 0 = SPEC §4 default */
+    struct cfg_revocation revocation; /* inherited whole when the child has none */
 };
 
 struct cfg_client_auth {

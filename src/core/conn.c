@@ -152,20 +152,6 @@ void conn_close(struct conn *c, int graceful)
         sock_close(&c->sock);
 }
 
-/* The judgement of the listener's client_auth policy, once per connection. */
-void conn_cert_judge(struct conn *c)
-{
-    if (c->cert.gate_known || c->cert.leaf == NULL)
-        return;
-    c->cert.gate_known = 1;
-    if (c->l->gate == NULL) {
-        c->cert.gate = CERTGATE_OK;
-        return;
-    }
-    c->cert.gate = certgate_verify_chain(c->l->gate->trust, c->cert.leaf, c->cert.chain, 0, NULL,
-                                         c->cert.detail, sizeof(c->cert.detail));
-}
-
 static void conn_on_handshake(struct sock *s)
 {
     struct conn *c = (struct conn *)s;
@@ -174,17 +160,13 @@ static void conn_on_handshake(struct sock *s)
     atomic_fetch_add(&c->rt->metrics->handshakes_total, 1);
     if (p.sni)
         c->sni = strdup(p.sni);
-    if (p.leaf) {
+    if (p.leaf && c->cert.leaf == NULL) {
         X509_up_ref(p.leaf);
         c->cert.leaf = p.leaf;
         c->cert.chain = p.chain ? X509_chain_up_ref(p.chain) : NULL;
-        if (p.verdict_known) {
-            c->cert.gate_known = 1;
-            c->cert.gate = p.verdict;
-            snprintf(c->cert.detail, sizeof(c->cert.detail), "%s", p.detail ? p.detail : "");
-        }
-        c->cert.id_ok = certgate_identity_from_x509(p.leaf, &c->cert.id) == 0;
     }
+    if (c->cert.leaf)
+        c->cert.id_ok = certgate_identity_from_x509(c->cert.leaf, &c->cert.id) == 0;
     conn_set_state(c, CONN_IDLE);
 }
 
@@ -267,6 +249,7 @@ void conn_accept(struct worker *w, struct rt_listener *rl, uv_stream_t *server)
             conn_close(c, 0);
             return;
         }
+        SSL_set_app_data(ssl, c); /* the handshake's verdict hook finds us */
         sock_set_tls(&c->sock, ssl, 1);
         conn_set_state(c, CONN_HANDSHAKE);
     } else {

@@ -20,8 +20,6 @@ int conn_write(struct conn *c, const void *data, size_t len);
 /* Close: <graceful> flushes what is queued and lingers; else drop now.
  * Marks the connection; the memory goes when libuv has closed its handles. */
 void conn_close(struct conn *c, int graceful);
-/* The gate verdict and identity of the client certificate (computed once). */
-void conn_cert_judge(struct conn *c);
 /* Monotonic milliseconds of the connection's loop. */
 uint64_t conn_now(const struct conn *c);
 

@@ -25,9 +25,8 @@ enum conn_state {
 struct conn_cert {
     X509 *leaf;            /* own reference, NULL without a certificate */
     STACK_OF(X509) *chain; /* own reference: leaf + presented */
-    int gate_known;
-    enum certgate_reason gate; /* verdict of the listener's client_auth policy */
-    char detail[256];
+    unsigned char chain_hash[32]; /* SHA-256 of the chain's DER: the verdict cache key */
+    int hashed;
     int id_ok;
     struct certgate_identity id; /* for identity headers and logs */
     char **values;               /* encoded forward header values, per forward header */

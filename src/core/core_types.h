@@ -15,12 +15,13 @@
 #include "proxy/strip.h"
 #include "core/metrics_types.h"
 
-struct certgate_trust;
+struct certgate_policy;
 struct tls_server;
 
 struct rt_policy {
     const struct cfg_policy *cfg;
-    struct certgate_trust *trust;
+    struct certgate_policy *policy; /* built once per generation, shared by the workers */
+    unsigned index;                 /* position in runtime->policies: part of cache keys */
 };
 
 struct rt_listener {
@@ -55,6 +56,7 @@ struct runtime {
     size_t n_backends;
     struct cfg_listener admin; /* synthesized admin listener, when configured */
     int n_workers;
+    uint64_t generation;         /* distinct for every runtime of the process */
     struct metrics *metrics; /* borrowed from the gateway: survives reloads */
 };
 

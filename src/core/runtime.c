@@ -7,9 +7,38 @@
 #include <string.h>
 #include <unistd.h>
 #include <certgate/certgate.h>
+#include <certgate/policy.h>
 
 #include "config/config.h"
+#include "proxy/verdict.h"
 #include "tls/tls_server.h"
+
+/* The library's view of a config policy. */
+static void policy_spec(const struct cfg_policy *p, struct certgate_policy_spec *sp)
+{
+    memset(sp, 0, sizeof(*sp));
+    sp->trusted_ca = (const char *const *)p->trusted_ca;
+    sp->n_trusted_ca = p->n_trusted_ca;
+    sp->intermediates = (const char *const *)p->intermediates;
+    sp->n_intermediates = p->n_intermediates;
+    sp->allowed_issuer_dns = (const char *const *)p->allowed_issuer_dns;
+    sp->n_allowed_issuer_dns = p->n_allowed_issuer_dns;
+    sp->allowed_issuer_files = (const char *const *)p->allowed_issuer_files;
+    sp->n_allowed_issuer_files = p->n_allowed_issuer_files;
+    sp->max_depth = p->max_depth;
+    sp->eku = p->require_client_auth_eku ? CERTGATE_EKU_CLIENT_AUTH : CERTGATE_EKU_NONE;
+    sp->min_rsa_bits = p->min_rsa_bits;
+    sp->min_ec_bits = p->min_ec_bits;
+    sp->allow_weak_signatures = p->allow_weak_signatures;
+    if (p->revocation.mode == REV_CRL) {
+        sp->crl_files = (const char *const *)p->revocation.crl;
+        sp->n_crl_files = p->revocation.n_crl;
+    }
+    for (int k = 0; k < CERTGATE_ALLOW_COUNT && k < CFG_ALLOW_KINDS; k++) {
+        sp->allow[k] = (const char *const *)p->allow[k];
+        sp->n_allow[k] = p->n_allow[k];
+    }
+}
 
 static struct rt_policy *add_policy(struct runtime *rt, const struct cfg_policy *p, char *err,
                                     size_t errlen)
@@ -18,12 +47,16 @@ static struct rt_policy *add_policy(struct runtime *rt, const struct cfg_policy 
         if (rt->policies[i].cfg == p)
             return &rt->policies[i];
     struct rt_policy *rp = &rt->policies[rt->n_policies];
+    struct certgate_policy_spec sp;
+    char perr[400] = "";
+    policy_spec(p, &sp);
     rp->cfg = p;
-    rp->trust =
-        certgate_trust_new((const char *const *)p->trusted_ca, p->n_trusted_ca,
-                           (const char *const *)p->intermediates, p->n_intermediates, err, errlen);
-    if (rp->trust == NULL)
+    rp->index = (unsigned)rt->n_policies;
+    rp->policy = certgate_policy_new(&sp, perr, sizeof(perr));
+    if (rp->policy == NULL) {
+        snprintf(err, errlen, "policy '%s': %s", p->name ? p->name : "(inline)", perr);
         return NULL;
+    }
     rt->n_policies++;
     return rp;
 }
@@ -114,7 +147,7 @@ static int build_listener(struct runtime *rt, struct rt_listener *rl, const stru
             return -1;
     }
     if (l->tls) {
-        rl->tls = tls_server_new(l, rl->gate ? rl->gate->trust : NULL, err, errlen);
+        rl->tls = tls_server_new(l, verdict_tls_gate, err, errlen);
         if (rl->tls == NULL)
             return -1;
     }
@@ -130,6 +163,8 @@ struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m
     rt->cfg = cfg;
     rt->n_workers = n_workers;
     rt->metrics = m;
+    static atomic_ullong generations;
+    rt->generation = atomic_fetch_add(&generations, 1) + 1;
     atomic_init(&rt->refs, 1);
     size_t nl = cfg->n_listeners + (cfg->admin.address ? 1 : 0);
     size_t np = cfg->n_policies + cfg->n_listeners * 1 + 1;
@@ -210,7 +245,7 @@ void runtime_unref(struct runtime *rt)
         free(rl->fds);
     }
     for (size_t i = 0; i < rt->n_policies; i++)
-        certgate_trust_free(rt->policies[i].trust);
+        certgate_policy_free(rt->policies[i].policy);
     for (size_t i = 0; i < rt->n_backends; i++)
         free(rt->backends[i].servers);
     free(rt->listeners);

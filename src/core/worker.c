@@ -123,7 +123,7 @@ int worker_start(struct worker *w, int id, struct runtime *rt)
     if (uv_async_init(&w->loop, &w->wake, on_wake) < 0)
         return -1;
     w->wake.data = w;
-    if (open_pools(w) < 0)
+    if (open_pools(w) < 0 || verdict_cache_init(&w->verdicts, 4096) < 0)
         return -1;
     w->lst = calloc(rt->n_listeners, sizeof(*w->lst));
     if (w->lst == NULL)
@@ -159,6 +159,7 @@ void worker_join(struct worker *w)
     uv_loop_close(&w->loop);
     free(w->lst);
     free(w->pools);
+    verdict_cache_free(&w->verdicts);
     runtime_unref(w->rt);
     w->rt = NULL;
 }

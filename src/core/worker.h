@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "core/core_types.h"
+#include "proxy/verdict_cache.h"
 
 struct conn;
 struct pool;
@@ -26,6 +27,7 @@ struct worker {
     int draining;
     uv_timer_t drain_deadline; /* forces the end of a drain */
     int stopped;
+    struct verdict_cache verdicts; /* this worker's cache of certificate judgements */
     char rbuf[65536]; /* scratch for TLS reads: every read is consumed at once */
 };
 

@@ -13,6 +13,7 @@
 #include "proxy/forward.h"
 #include "proxy/relay.h"
 #include "proxy/respond.h"
+#include "proxy/verdict.h"
 
 static const char *const verify_failed[CERTGATE_REASON_MAX] = {
     [CERTGATE_NOT_FOUND] = "FAILED:ClientCertificateNotFound",
@@ -66,56 +67,49 @@ static const struct cfg_route *route_find(const struct cfg_listener *l,
     return NULL;
 }
 
-/* The verdict of one policy on this connection's certificate. */
-static enum certgate_reason judge(struct conn *c, struct rt_policy *p, char *detail, size_t dlen)
-{
-    if (c->cert.leaf == NULL) {
-        snprintf(detail, dlen, "this resource requires a client certificate and none was sent");
-        return CERTGATE_NOT_FOUND;
-    }
-    if (p == c->l->gate) {
-        conn_cert_judge(c);
-        snprintf(detail, dlen, "%s", c->cert.detail);
-        return c->cert.gate;
-    }
-    return certgate_verify_chain(p->trust, c->cert.leaf, c->cert.chain, 0, NULL, detail, dlen);
-}
-
-/* SPEC §3 modes, then the route's policy. Returns the reason to reject with,
- * or CERTGATE_OK; *verify gets what X-Client-Cert-Verify will say. */
+/* SPEC §3 modes, then the route's policy. Returns the reason to reject with
+ * (and in *by the policy that decided it), or CERTGATE_OK; *verify gets
+ * what X-Client-Cert-Verify will say. */
 static enum certgate_reason decide(struct conn *c, const struct cfg_route *route,
-                                   const char **verify, char *detail, size_t dlen)
+                                   const char **verify, const struct rt_policy **by, char *detail,
+                                   size_t dlen)
 {
     const struct cfg_client_auth *ca = &c->l->cfg->client_auth;
+    const struct rt_policy *gate = c->l->gate;
+    const struct rt_policy *rp = route->policy ? runtime_policy(c->rt, route->policy) : NULL;
     int have = c->cert.leaf != NULL;
-    enum certgate_reason gate = CERTGATE_OK;
-    if (have && c->l->gate) {
-        conn_cert_judge(c);
-        gate = c->cert.gate;
-    }
-    *verify = verify_string(gate, have);
+    enum certgate_reason g = CERTGATE_OK;
     detail[0] = 0;
-    if (!c->l->cfg->tls || ca->mode == CA_IGNORE) {
-        if (route->policy_none || route->policy == NULL)
+    *by = gate;
+    if (have && gate)
+        g = verdict_of(c, gate, detail, dlen);
+    *verify = verify_string(g, have);
+    if (!c->l->cfg->tls || ca->mode == CA_IGNORE || gate == NULL) {
+        if (route->policy_none || rp == NULL)
             return CERTGATE_OK;
-        return judge(c, runtime_policy(c->rt, route->policy), detail, dlen);
+        *by = rp;
+        return verdict_of(c, rp, detail, dlen);
     }
     if (ca->mode == CA_REQUIRE || ca->mode == CA_OPTIONAL) {
         if (!have && ca->mode == CA_REQUIRE)
-            return judge(c, c->l->gate, detail, dlen);
-        if (have && gate != CERTGATE_OK) {
-            snprintf(detail, dlen, "%s", c->cert.detail);
-            return gate;
-        }
-        if (route->policy_none || route->policy == NULL)
+            return verdict_of(c, gate, detail, dlen);
+        if (have && g != CERTGATE_OK)
+            return g;
+        if (route->policy_none || rp == NULL || rp == gate)
             return CERTGATE_OK;
-        return judge(c, runtime_policy(c->rt, route->policy), detail, dlen);
+        *by = rp;
+        return verdict_of(c, rp, detail, dlen);
     }
     /* request: the route decides; policy none lets everything through */
     if (route->policy_none)
         return CERTGATE_OK;
-    struct rt_policy *p = route->policy ? runtime_policy(c->rt, route->policy) : c->l->gate;
-    return p ? judge(c, p, detail, dlen) : CERTGATE_OK;
+    if (rp == NULL || rp == gate) {
+        if (!have)
+            return verdict_of(c, gate, detail, dlen);
+        return g;
+    }
+    *by = rp;
+    return verdict_of(c, rp, detail, dlen);
 }
 
 static int host_matches_sni(const struct conn *c, const struct http_request *req)
@@ -205,11 +199,12 @@ void request_begin(struct conn *c, struct http_request *req)
         return;
     }
     ex->route = route;
-    enum certgate_reason r = decide(c, route, &verify, detail, sizeof(detail));
+    const struct rt_policy *by = NULL;
+    enum certgate_reason r = decide(c, route, &verify, &by, detail, sizeof(detail));
     ex->verify = verify;
     if (r != CERTGATE_OK) {
         buf_consume(&c->sock.in, head_len);
-        respond_reject(c, r, detail);
+        respond_reject(c, r, verdict_status(by, r), detail);
         return;
     }
     const struct cfg_backend *be = route->backend;

@@ -95,11 +95,11 @@ void respond_error(struct conn *c, int status, const char *code, const char *det
     buf_free(&b);
 }
 
-void respond_reject(struct conn *c, enum certgate_reason r, const char *detail)
+void respond_reject(struct conn *c, enum certgate_reason r, int status, const char *detail)
 {
     c->ex.reason = r;
     if ((size_t)r < METRICS_REASONS)
         atomic_fetch_add(&c->rt->metrics->rejections_by_reason[r], 1);
     log_reject(c, r, detail);
-    respond_error(c, certgate_reason_status(r), certgate_reason_code(r), detail);
+    respond_error(c, status, certgate_reason_code(r), detail);
 }

@@ -13,8 +13,9 @@ struct conn;
 void respond(struct conn *c, int status, const char *content_type, const char *body, size_t len);
 /* {"error":"<code>","detail":"<detail>"} with <status>. */
 void respond_error(struct conn *c, int status, const char *code, const char *detail);
-/* A certificate rejection: status and code from <r>, logged with identity. */
-void respond_reject(struct conn *c, enum certgate_reason r, const char *detail);
+/* A certificate rejection with <status> (the policy's for <r>), logged with
+ * the certificate's subject and SHA-256. */
+void respond_reject(struct conn *c, enum certgate_reason r, int status, const char *detail);
 const char *respond_reason_phrase(int status);
 
 #endif

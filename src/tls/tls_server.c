@@ -17,9 +17,6 @@
 /* Per-SSL facts kept beside OpenSSL's own (ex_data). */
 struct peer_extra {
     STACK_OF(X509) *chain; /* leaf + presented, rebuilt from a ticket on resumption */
-    int verdict_known;
-    enum certgate_reason verdict;
-    char detail[256];
 };
 
 struct sni_ctx {
@@ -31,7 +28,7 @@ struct sni_ctx {
 
 struct tls_server {
     const struct cfg_listener *l;
-    const struct certgate_trust *gate;
+    tls_judge_fn judge;
     struct sni_ctx *ctxs; /* ctxs[0] is the default and owns sessions and tickets */
     size_t n_ctxs;
 };
@@ -215,14 +212,19 @@ static int reason_to_x509_error(enum certgate_reason r)
         return X509_V_ERR_CERT_REVOKED;
     case CERTGATE_NOT_TRUSTED:
         return X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+    case CERTGATE_REVOCATION_UNKNOWN:
+        return X509_V_ERR_UNABLE_TO_GET_CRL;
+    case CERTGATE_IDENTITY_NOT_MATCHED:
+        return X509_V_ERR_CERT_REJECTED;
     default:
         return X509_V_ERR_APPLICATION_VERIFICATION;
     }
 }
 
-/* Replaces OpenSSL's chain check: the gate's verdict is computed here once;
- * with on_failure: alert a bad certificate ends the handshake with the alert
- * that names the cause, otherwise the verdict waits for the HTTP layer. */
+/* Replaces OpenSSL's chain check: certgate's policy judges. With
+ * on_failure: alert a bad certificate ends the handshake with the alert that
+ * names the cause; otherwise every certificate is let in and the verdict
+ * waits for the HTTP layer, which tells the client why. */
 static int on_verify_cert(X509_STORE_CTX *xs, void *arg)
 {
     struct tls_server *ts = arg;
@@ -238,20 +240,13 @@ static int on_verify_cert(X509_STORE_CTX *xs, void *arg)
         X509_up_ref(leaf);
         sk_X509_push(pe->chain, leaf);
     }
-    if (ts->gate == NULL || ts->l->client_auth.mode == CA_REQUEST) {
-        /* request mode: every certificate is let in; the verdict is for the routes */
-        if (ts->gate) {
-            pe->verdict = certgate_verify_chain(ts->gate, leaf, untrusted, 0, NULL, pe->detail,
-                                                sizeof(pe->detail));
-            pe->verdict_known = 1;
-        }
+    const struct cfg_client_auth *ca = &ts->l->client_auth;
+    if (ca->on_failure != ON_FAILURE_ALERT || ca->mode == CA_REQUEST || ts->judge == NULL)
         return 1;
-    }
-    pe->verdict =
-        certgate_verify_chain(ts->gate, leaf, untrusted, 0, NULL, pe->detail, sizeof(pe->detail));
-    pe->verdict_known = 1;
-    if (pe->verdict != CERTGATE_OK && ts->l->client_auth.on_failure == ON_FAILURE_ALERT) {
-        X509_STORE_CTX_set_error(xs, reason_to_x509_error(pe->verdict));
+    char detail[320];
+    enum certgate_reason r = ts->judge(ssl, leaf, pe->chain, detail, sizeof(detail));
+    if (r != CERTGATE_OK) {
+        X509_STORE_CTX_set_error(xs, reason_to_x509_error(r));
         return 0;
     }
     return 1;
@@ -314,7 +309,6 @@ static SSL_TICKET_RETURN on_ticket_dec(SSL *ssl, SSL_SESSION *ss, const unsigned
                 sk_X509_push(pe->chain, x);
             }
         }
-        pe->verdict_known = 0; /* a resumed session is judged again, under today's config */
     }
     return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
 }
@@ -423,8 +417,8 @@ static int merge_same_names(struct tls_server *ts, struct sni_ctx *sc, const str
     return 0;
 }
 
-struct tls_server *tls_server_new(const struct cfg_listener *l, const struct certgate_trust *gate,
-                                  char *err, size_t errlen)
+struct tls_server *tls_server_new(const struct cfg_listener *l, tls_judge_fn judge, char *err,
+                                  size_t errlen)
 {
     pthread_once(&ex_once, ex_init);
     if (l->n_certs == 0) {
@@ -435,7 +429,7 @@ struct tls_server *tls_server_new(const struct cfg_listener *l, const struct cer
     if (ts == NULL)
         return NULL;
     ts->l = l;
-    ts->gate = gate;
+    ts->judge = judge;
     ts->ctxs = calloc(l->n_certs, sizeof(*ts->ctxs));
     if (ts->ctxs == NULL)
         goto fail;
@@ -505,10 +499,5 @@ void tls_server_peer(SSL *ssl, struct tls_peer *p)
             }
         }
     }
-    if (SSL_session_reused(ssl))
-        pe->verdict_known = 0;
     p->chain = pe->chain;
-    p->verdict_known = pe->verdict_known;
-    p->verdict = pe->verdict;
-    p->detail = pe->detail;
 }

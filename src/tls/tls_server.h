@@ -11,11 +11,16 @@
 
 struct tls_server;
 
-/* Build the contexts for listener <l>. <gate> is the trust of its
- * client_auth policy (NULL with mode ignore), borrowed for the server's life.
- * Returns NULL with a sentence in <err>. */
-struct tls_server *tls_server_new(const struct cfg_listener *l, const struct certgate_trust *gate,
-                                  char *err, size_t errlen);
+/* The gate's verdict on a client certificate during a handshake, asked for
+ * when the listener rejects with on_failure: alert. <ssl>'s app data is the
+ * caller's. <chain> is leaf first, then what the client sent. */
+typedef enum certgate_reason (*tls_judge_fn)(SSL *ssl, X509 *leaf, STACK_OF(X509) *chain,
+                                             char *detail, size_t detail_len);
+
+/* Build the contexts for listener <l>; <judge> may be NULL when the listener
+ * never rejects at the TLS layer. Returns NULL with a sentence in <err>. */
+struct tls_server *tls_server_new(const struct cfg_listener *l, tls_judge_fn judge, char *err,
+                                  size_t errlen);
 void tls_server_free(struct tls_server *ts);
 
 /* A new server SSL for one connection (caller owns). */

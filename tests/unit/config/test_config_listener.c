@@ -198,8 +198,15 @@ static void test_client_auth(void **state)
     expect_err(TLS PEM "      client_auth: {mode: require, trusted_ca: nope.pem}\n",
                "c.yaml:7:48: cannot open 'nope.pem': No such file or directory");
     expect_err(TLS PEM "      client_auth: {mode: require, max_depth: 2}\n",
-               "c.yaml:7:36: unknown key 'max_depth' in 'client_auth' (valid keys: mode, "
-               "on_failure, policy, trusted_ca, intermediates)");
+               "c.yaml:7:20: missing required key 'trusted_ca' for the inline policy of "
+               "'client_auth'");
+    /* inherit is for named policies only */
+    expect_err(TLS PEM
+               "      client_auth: {mode: require, trusted_ca: ca.pem, inherit: dev}\n" POLICIES,
+               "c.yaml:7:56: unknown key 'inherit' in 'client_auth' (valid keys: mode, "
+               "on_failure, policy, trusted_ca, intermediates, allowed_issuers, max_depth, "
+               "require_client_auth_eku, min_rsa_bits, min_ec_bits, allow_weak_signatures, "
+               "allow, status, revocation)");
     expect_err(TLS PEM "      client_auth: require\n",
                "c.yaml:7:20: expected a mapping for 'client_auth', got 'require'");
 }

@@ -1,0 +1,90 @@
+#include "proxy/verdict.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <openssl/evp.h>
+#include <certgate/policy.h>
+
+#include "core/conn.h"
+#include "core/worker.h"
+
+/* SHA-256 over the DER of leaf + presented chain, once per connection. */
+static int chain_hash(struct conn *c)
+{
+    if (c->cert.hashed)
+        return 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    int n = c->cert.chain ? sk_X509_num(c->cert.chain) : 0;
+    for (int i = -1; ok && i < n; i++) {
+        X509 *x = i < 0 ? c->cert.leaf : sk_X509_value(c->cert.chain, i);
+        if (i == 0 && x == c->cert.leaf)
+            continue; /* the chain usually starts with the leaf */
+        unsigned char *der = NULL;
+        int len = i2d_X509(x, &der);
+        ok = len > 0 && EVP_DigestUpdate(md, der, (size_t)len) == 1;
+        OPENSSL_free(der);
+    }
+    ok = ok && EVP_DigestFinal_ex(md, c->cert.chain_hash, NULL) == 1;
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        return -1;
+    c->cert.hashed = 1;
+    return 0;
+}
+
+enum certgate_reason verdict_of(struct conn *c, const struct rt_policy *p, char *detail,
+                                size_t detail_len)
+{
+    if (c->cert.leaf == NULL) {
+        snprintf(detail, detail_len,
+                 "this resource requires a client certificate and none was sent");
+        return CERTGATE_NOT_FOUND;
+    }
+    struct certgate_judgement local;
+    const struct certgate_judgement *j = NULL;
+    struct verdict_key k;
+    int cacheable = chain_hash(c) == 0;
+    if (cacheable) {
+        memcpy(k.chain, c->cert.chain_hash, sizeof(k.chain));
+        k.generation = c->rt->generation;
+        k.policy = p->index;
+        j = verdict_cache_get(&c->w->verdicts, &k);
+    }
+    if (j == NULL) {
+        certgate_policy_judge(p->policy, c->cert.leaf, c->cert.chain, &local, NULL, NULL);
+        if (cacheable)
+            verdict_cache_put(&c->w->verdicts, &k, &local);
+        j = &local;
+    }
+    if (j->revocation == CERTGATE_REVOCATION_UNKNOWN && p->cfg->revocation.fail_open) {
+        local = *j; /* fail: open — an unknown status lets the client in */
+        local.revocation = CERTGATE_OK;
+        j = &local;
+    }
+    return certgate_judgement_at(j, 0, detail, detail_len);
+}
+
+int verdict_status(const struct rt_policy *p, enum certgate_reason r)
+{
+    if (p && (size_t)r < CFG_REASONS && p->cfg->status[r])
+        return p->cfg->status[r];
+    return certgate_reason_status(r);
+}
+
+enum certgate_reason verdict_tls_gate(SSL *ssl, X509 *leaf, STACK_OF(X509) *chain, char *detail,
+                                      size_t detail_len)
+{
+    struct conn *c = SSL_get_app_data(ssl);
+    if (c == NULL || c->l->gate == NULL)
+        return CERTGATE_OK;
+    if (c->cert.leaf == NULL) {
+        X509_up_ref(leaf);
+        c->cert.leaf = leaf;
+        c->cert.chain = chain ? X509_chain_up_ref(chain) : NULL;
+    }
+    enum certgate_reason r = verdict_of(c, c->l->gate, detail, detail_len);
+    if (r != CERTGATE_OK)
+        c->ex.reason = r; /* for the handshake failure log */
+    return r;
+}

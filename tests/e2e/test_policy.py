@@ -1,0 +1,203 @@
+"""Named policies end to end (SPEC §4, §7, §8): the demo matrix in require and
+request mode, issuer pinning against a sibling intermediate, allowlists per
+route, per-reason status, the verdict cache across reconnections, and the
+alert that names the cause."""
+
+from harness import (
+    CertgateTestCase,
+    cert_facts,
+    config,
+    curl,
+    free_port,
+    key,
+    listener,
+    pem,
+    s_client,
+)
+
+DEV_DN = "CN=APIM Sample DEV Intermediate CA"
+
+
+def chain(name):
+    """Clients present leaf + intermediate, so the TST client's chain is
+    complete and only issuer pinning can refuse it."""
+    return (pem(name + "-chain"), key(name))
+
+
+def policies():
+    return {
+        "dev-clients": {
+            "trusted_ca": [pem("root-ca")],
+            "intermediates": [pem("dev-intermediate")],
+            "allowed_issuers": [DEV_DN],
+            "max_depth": 3,
+            "require_client_auth_eku": True,
+            "revocation": {"mode": "crl", "crl": [pem("dev.crl")]},
+        },
+        "registered": {
+            "inherit": "dev-clients",
+            "allow": {"cn": ["Valid Client"]},
+        },
+        "by-thumbprint": {
+            "inherit": "dev-clients",
+            # colons and lower case are allowed in configured thumbprints
+            "allow": {"sha1": [":".join(cert_facts("valid-client")["sha1"].lower()[i:i + 2]
+                                        for i in range(0, 40, 2))]},
+            "status": {"ClientCertificateIdentityNotMatched": 404},
+        },
+    }
+
+
+# SPEC §8: (client, status, reason) under policy `registered` in require mode.
+MATRIX = [
+    ("valid-client", 200, None),
+    ("unregistered-client", 403, "ClientCertificateIdentityNotMatched"),
+    ("expired-client", 401, "ClientCertificateExpired"),
+    ("notyetvalid-client", 401, "ClientCertificateNotYetValid"),
+    ("untrusted-client", 401, "ClientCertificateNotTrusted"),
+    ("revoked-client", 401, "ClientCertificateRevoked"),
+    (None, 401, "ClientCertificateNotFound"),
+]
+
+
+class PolicyMatrixTest(CertgateTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.be = cls.class_backend()
+        cls.req_port, cls.pass_port = free_port(), free_port()
+        require = listener(
+            "require", cls.req_port, "require",
+            routes=[
+                {"match": {"path_prefix": "/health"}, "policy": "none", "backend": "app"},
+                {"match": {"path_prefix": "/thumb"}, "policy": "by-thumbprint", "backend": "app"},
+                {"match": {"path_prefix": "/"}, "policy": "registered", "backend": "app"},
+            ],
+        )
+        require["tls"]["client_auth"] = {"mode": "require", "policy": "dev-clients"}
+        passthrough = listener(
+            "request", cls.pass_port, "request",
+            routes=[
+                {"match": {"path_prefix": "/open"}, "policy": "none", "backend": "app"},
+                {"match": {"path_prefix": "/"}, "policy": "registered", "backend": "app"},
+            ],
+        )
+        passthrough["tls"]["client_auth"] = {"mode": "request", "policy": "dev-clients"}
+        cfg = config([require, passthrough], cls.be.url, policies=policies())
+        cls.class_certgate(cfg, [cls.req_port, cls.pass_port])
+
+    def setUp(self):
+        super().setUp()
+        self.be.clear()
+
+    def get(self, port, client, path="/api"):
+        return curl(f"https://localhost:{port}{path}", client=chain(client) if client else None)
+
+    def check_matrix(self, port):
+        for client, status, reason in MATRIX:
+            with self.subTest(client=client):
+                self.be.clear()
+                res = self.get(port, client)
+                if reason is None:
+                    self.assertEqual(res.status, 200, res)
+                    req = self.be.only()
+                    self.assertForwardedCert(req, client)
+                    self.assertEqual(req.header_values("X-Client-Cert-Verify"), ["SUCCESS"])
+                else:
+                    self.assertJsonError(res, status, reason)
+                    self.assertNothingReached(self.be, settle=0.05)
+
+    def test_require_mode_gives_every_demo_client_its_verdict(self):
+        self.check_matrix(self.req_port)
+
+    def test_request_mode_route_policy_gives_the_same_verdicts(self):
+        self.check_matrix(self.pass_port)
+
+    def test_request_mode_bypass_route_tells_the_backend_each_outcome(self):
+        want = {
+            "valid-client": "SUCCESS",
+            "unregistered-client": "SUCCESS",  # the gate (dev-clients) has no allowlist
+            "expired-client": "FAILED:ClientCertificateExpired",
+            "notyetvalid-client": "FAILED:ClientCertificateNotYetValid",
+            "untrusted-client": "FAILED:ClientCertificateNotTrusted",
+            "revoked-client": "FAILED:ClientCertificateRevoked",
+            None: "NONE",
+        }
+        for client, verify in want.items():
+            with self.subTest(client=client):
+                self.be.clear()
+                res = self.get(self.pass_port, client, "/open")
+                self.assertEqual(res.status, 200, res)
+                req = self.be.only()
+                self.assertEqual(req.header_values("X-Client-Cert-Verify"), [verify])
+                if client:
+                    self.assertForwardedCert(req, client)
+
+    def test_bypass_route_on_require_listener_skips_the_allowlist_only(self):
+        res = self.get(self.req_port, "unregistered-client", "/health")
+        self.assertEqual(res.status, 200, res)
+        self.assertForwardedCert(self.be.only(), "unregistered-client")
+        # the listener's gate still stands on a bypass route
+        self.be.clear()
+        self.assertJsonError(self.get(self.req_port, "expired-client", "/health"), 401,
+                             "ClientCertificateExpired")
+
+    def test_thumbprint_allowlist_with_colons_and_custom_status(self):
+        res = self.get(self.req_port, "valid-client", "/thumb")
+        self.assertEqual(res.status, 200, res)
+        self.be.clear()
+        body = self.assertJsonError(self.get(self.req_port, "unregistered-client", "/thumb"), 404,
+                                    "ClientCertificateIdentityNotMatched")
+        self.assertIn("Unregistered Client", body["detail"])
+
+    def test_sibling_intermediate_detail_names_the_issuer(self):
+        body = self.assertJsonError(self.get(self.req_port, "untrusted-client"), 401,
+                                    "ClientCertificateNotTrusted")
+        self.assertIn("TST Intermediate", body["detail"])
+
+    def test_reconnecting_client_gets_the_same_verdict_each_time(self):
+        for _ in range(5):
+            self.be.clear()
+            self.assertEqual(self.get(self.req_port, "valid-client").status, 200)
+            self.assertJsonError(self.get(self.req_port, "unregistered-client"), 403,
+                                 "ClientCertificateIdentityNotMatched")
+
+    def test_rejection_is_logged_with_subject_and_sha256(self):
+        self.get(self.req_port, "expired-client")
+        cg = self._class_procs[0]
+        log = cg.stderr_path.read_text()
+        facts = cert_facts("expired-client")
+        lines = [ln for ln in log.splitlines() if "ClientCertificateExpired" in ln]
+        self.assertTrue(lines, log[-2000:])
+        self.assertIn(facts["sha256"], lines[-1])
+        self.assertIn("CN=Expired Client", lines[-1])
+
+
+class PolicyAlertTest(CertgateTestCase):
+    """on_failure: alert with a policy: the alert names the cause."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.be = cls.class_backend()
+        cls.port = free_port()
+        lst = listener("alert", cls.port, "require")
+        lst["tls"]["client_auth"] = {"mode": "require", "policy": "registered",
+                                     "on_failure": "alert"}
+        cls.class_certgate(config([lst], cls.be.url, policies=policies()), [cls.port])
+
+    def alert_of(self, client):
+        cert, k = chain(client)
+        _, out = s_client(self.port, "-cert", cert, "-key", k,
+                          data=b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        return out
+
+    def test_revoked_client_gets_certificate_revoked(self):
+        self.assertIn("alert certificate revoked", self.alert_of("revoked-client"))
+
+    def test_sibling_intermediate_gets_unknown_ca(self):
+        self.assertIn("alert unknown ca", self.alert_of("untrusted-client"))
+
+    def test_unregistered_client_gets_bad_certificate(self):
+        self.assertIn("alert bad certificate", self.alert_of("unregistered-client"))
+
+    def test_valid_client_is_served(self):
+        self.assertIn("HTTP/1.1 200", self.alert_of("valid-client"))
