@@ -331,8 +331,8 @@ int ld_cert_files(struct loader *ld, const struct yt_node *key, const struct yt_
     return ld_files(ld, key, val, obj, r, cfg_check_cert_file);
 }
 
-int ld_crl_files(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
-                 void *obj, const struct key_rule *r)
+int ld_crl_files(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
+                 const struct key_rule *r)
 {
     return ld_files(ld, key, val, obj, r, cfg_check_crl_file);
 }

@@ -298,8 +298,8 @@ static const struct enum_val fail_modes[] = {{"closed", 0}, {"open", 1}, {NULL, 
 static const struct key_rule revocation_rules[] = {
     {"mode", ld_enum, offsetof(struct cfg_revocation, mode), 0, 0, revocation_modes, NULL, 0},
     {"fail", ld_enum, offsetof(struct cfg_revocation, fail_open), 0, 0, fail_modes, NULL, 0},
-    {"crl", ld_crl_files, offsetof(struct cfg_revocation, crl), offsetof(struct cfg_revocation, n_crl),
-     0, NULL, NULL, 0},
+    {"crl", ld_crl_files, offsetof(struct cfg_revocation, crl),
+     offsetof(struct cfg_revocation, n_crl), 0, NULL, NULL, 0},
 };
 
 static int h_revocation(struct loader *ld, const struct yt_node *key, const struct yt_node *val,

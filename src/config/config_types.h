@@ -62,7 +62,7 @@ struct cfg_policy {
     int allow_weak_signatures;   /* default 0: MD5/SHA-1 signatures are refused */
     char **allow[CFG_ALLOW_KINDS];
     size_t n_allow[CFG_ALLOW_KINDS];
-    int status[CFG_REASONS]; /* status: {ReasonCode: NNN}; 0 = SPEC §4 default */
+    int status[CFG_REASONS];          /* status: {ReasonCode: NNN}; 0 = SPEC §4 default */
     struct cfg_revocation revocation; /* inherited whole when the child has none */
 };
 

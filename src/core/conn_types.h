@@ -23,8 +23,8 @@ enum conn_state {
 /* What the connection knows about its client certificate, computed once per
  * connection (full or resumed handshake) and reused by every request. */
 struct conn_cert {
-    X509 *leaf;            /* own reference, NULL without a certificate */
-    STACK_OF(X509) *chain; /* own reference: leaf + presented */
+    X509 *leaf;                   /* own reference, NULL without a certificate */
+    STACK_OF(X509) *chain;        /* own reference: leaf + presented */
     unsigned char chain_hash[32]; /* SHA-256 of the chain's DER: the verdict cache key */
     int hashed;
     int id_ok;

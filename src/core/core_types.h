@@ -56,7 +56,7 @@ struct runtime {
     size_t n_backends;
     struct cfg_listener admin; /* synthesized admin listener, when configured */
     int n_workers;
-    uint64_t generation;         /* distinct for every runtime of the process */
+    uint64_t generation;     /* distinct for every runtime of the process */
     struct metrics *metrics; /* borrowed from the gateway: survives reloads */
 };
 

@@ -28,7 +28,7 @@ struct worker {
     uv_timer_t drain_deadline; /* forces the end of a drain */
     int stopped;
     struct verdict_cache verdicts; /* this worker's cache of certificate judgements */
-    char rbuf[65536]; /* scratch for TLS reads: every read is consumed at once */
+    char rbuf[65536];              /* scratch for TLS reads: every read is consumed at once */
 };
 
 /* Start the worker thread on <rt> (a reference is taken). 0 or -1. */

@@ -23,7 +23,7 @@ struct verdict_entry {
 
 struct verdict_cache {
     struct verdict_entry *slots;
-    size_t n;        /* a power of two */
+    size_t n; /* a power of two */
     uint64_t hits, misses;
 };
 

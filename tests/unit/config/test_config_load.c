@@ -376,10 +376,11 @@ static void test_policy_errors(void **state)
                "no check)");
     expect_err(LISTENER "policies:\n  p: {intermediates: [ca.pem]}\n",
                "c.yaml:4:6: missing required key 'trusted_ca' in policy 'p'");
-    expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, ocsp: {}}\n",
-               "c.yaml:4:27: unknown key 'ocsp' in policy 'p' (valid keys: trusted_ca, "
-               "intermediates, allowed_issuers, max_depth, require_client_auth_eku, "
-               "min_rsa_bits, min_ec_bits, allow_weak_signatures, allow, status, revocation, inherit)");
+    expect_err(
+        LISTENER "policies:\n  p: {trusted_ca: ca.pem, ocsp: {}}\n",
+        "c.yaml:4:27: unknown key 'ocsp' in policy 'p' (valid keys: trusted_ca, "
+        "intermediates, allowed_issuers, max_depth, require_client_auth_eku, "
+        "min_rsa_bits, min_ec_bits, allow_weak_signatures, allow, status, revocation, inherit)");
     expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {mode: crl}}\n",
                "c.yaml:4:39: revocation mode 'crl' needs 'crl: [files]'");
     expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {mode: ocsp2}}\n",
