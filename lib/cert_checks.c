@@ -372,7 +372,7 @@ void cert_check_revocation(struct cert_judging *g, const struct cert_run *r)
     }
     free(iss);
     if (j->revocation != CERTGATE_OK)
-        cert_text_set(g->rev_detail, sizeof(g->rev_detail), "%s", buf);
+        cert_text_set(j->revocation_detail, sizeof(j->revocation_detail), "%s", buf);
     if (g->report != NULL)
         cert_check_note(g, CERTGATE_CHECK_REVOCATION,
                         j->revocation == CERTGATE_OK ? CERTGATE_PASS : CERTGATE_FAIL, buf);

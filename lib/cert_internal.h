@@ -132,7 +132,6 @@ struct cert_judging {
     STACK_OF(X509) *chain; /* the built chain, leaf first; NULL when none could be built */
     struct certgate_judgement *j;
     struct certgate_report *report;
-    char rev_detail[320];
     char id_detail[320];
 };
 

@@ -417,12 +417,10 @@ int certgate_policy_judge(const struct certgate_policy *p, X509 *leaf, STACK_OF(
         cert_check_key(&g);
     if (!stop(&g))
         cert_check_revocation(&g, &r);
-    if (!stop(&g) && (report != NULL || j->revocation == CERTGATE_OK) &&
-        cert_check_identity(&g) != 0)
+    /* Even after a revocation failure: a caller that fails open needs the identity. */
+    if (!stop(&g) && cert_check_identity(&g) != 0)
         goto out;
-    if (j->static_reason == CERTGATE_OK && j->revocation != CERTGATE_OK)
-        cert_text_set(j->detail, sizeof(j->detail), "%s", g.rev_detail);
-    else if (j->static_reason == CERTGATE_OK && !j->identity_matched)
+    if (j->static_reason == CERTGATE_OK && !j->identity_matched)
         cert_text_set(j->detail, sizeof(j->detail), "%s", g.id_detail);
     if (chain_out != NULL && g.chain != NULL) {
         *chain_out = X509_STORE_CTX_get1_chain(ctx);
@@ -479,7 +477,7 @@ enum certgate_reason certgate_judgement_at(const struct certgate_judgement *j, t
         return CERTGATE_EXPIRED;
     }
     if (j->revocation != CERTGATE_OK) {
-        cert_text_set(detail, detail_len, "%s", j->detail);
+        cert_text_set(detail, detail_len, "%s", j->revocation_detail);
         return j->revocation;
     }
     if (j->crl_this_update != 0 && at < j->crl_this_update) {

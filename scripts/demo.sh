@@ -19,23 +19,30 @@ scripts/gen-pki.sh "$pki"
 
 cat >"$build/demo.yaml" <<'EOF'
 # Written by scripts/demo.sh; paths are relative to this file.
+policies:
+  dev-clients:                      # seed 003: DEV clients only, checked against the DEV CRL
+    trusted_ca: [demo-pki/root-ca.pem]
+    intermediates: [demo-pki/dev-intermediate.pem]
+    allowed_issuers: ["CN=APIM Sample DEV Intermediate CA"]
+    max_depth: 3
+    revocation: {mode: crl, crl: [demo-pki/dev.crl]}
+  registered:                       # and of those, only the registered one
+    inherit: dev-clients
+    allow: {cn: [Valid Client]}
 listeners:
   - name: mtls
     address: 127.0.0.1:8443
     tls:
       certificates:
         - {cert: demo-pki/server.pem, key: demo-pki/server.key}
-      client_auth:
-        mode: require
-        on_failure: http
-        trusted_ca: [demo-pki/root-ca.pem]
-        intermediates: [demo-pki/dev-intermediate.pem]
+      client_auth: {mode: require, policy: dev-clients, on_failure: http}
     forward:
       headers:
         - {name: X-ARR-ClientCert, format: base64-der}
       identity_headers: true
     routes:
-      - {match: {path_prefix: /}, backend: echo}
+      - {match: {path_prefix: /health}, policy: none, backend: echo}
+      - {match: {path_prefix: /}, policy: registered, backend: echo}
   - name: tls
     address: 127.0.0.1:8444
     tls:
@@ -51,7 +58,7 @@ EOF
 
 p=$top/$pki
 show() { # NAME EXPECTED
-    printf '  # %s\n  curl --cacert %s/root-ca.pem --cert %s/%s.pem --key %s/%s.key \\\n' \
+    printf '  # %s\n  curl --cacert %s/root-ca.pem --cert %s/%s-chain.pem --key %s/%s.key \\\n' \
         "$2" "$p" "$p" "$1" "$p" "$1"
     printf '      https://localhost:8443/cert-info\n'
 }
@@ -65,8 +72,8 @@ show expired-client "expired: 401 {\"error\":\"ClientCertificateExpired\"}"
 show notyetvalid-client "not yet valid: 401 {\"error\":\"ClientCertificateNotYetValid\"}"
 show untrusted-client \
     "untrusted (TST intermediate): 401 {\"error\":\"ClientCertificateNotTrusted\"}"
-show unregistered-client "unregistered: 200 in this release (allowlists come in the next issues)"
-show revoked-client "revoked: 200 in this release (CRL/OCSP revocation comes in the next issues)"
+show unregistered-client "unregistered: 403 {\"error\":\"ClientCertificateIdentityNotMatched\"}"
+show revoked-client "revoked: 401 {\"error\":\"ClientCertificateRevoked\"} (dev.crl lists it)"
 cat <<EOF
   # no certificate: 401 {"error":"ClientCertificateNotFound"}
   curl --cacert $p/root-ca.pem https://localhost:8443/cert-info

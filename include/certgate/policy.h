@@ -106,20 +106,20 @@ struct certgate_judgement {
     int identity_matched;               /* allowlists; 1 when the policy has none */
     time_t not_before;                  /* latest notBefore of the chain (when it was built) */
     time_t not_after;                   /* earliest notAfter of the chain */
-    /* CHANGED (policy engine): the sentence for the first of static_reason, revocation and the
-     * identity miss that is not OK; "" when all three pass. (Was: static_reason or identity.)
-     * When <report> is NULL and static_reason is not OK, revocation (OK) and identity_matched
-     * (0) were not evaluated. */
-    char detail[320];
+    char detail[320];                   /* sentence for static_reason or the identity miss */
     /* ADDED (policy engine): what judgement_at needs to name the certificate and to hold CRLs
-     * to their dates without keeping the chain. */
-    char not_before_who[256]; /* "certificate 'CN=..'" or "issuer certificate 'CN=..' of
-                                 'CN=..'": the one whose notBefore is <not_before> */
-    char not_after_who[256];  /* the same for <not_after> */
-    time_t crl_this_update;   /* thisUpdate of the CRL that gave <revocation>; 0 = none read */
-    time_t crl_next_update;   /* its nextUpdate (0 = none): an OK <revocation> holds only for
-                                 crl_this_update <= at < crl_next_update, else RevocationUnknown */
-    char crl_who[256];        /* "revocation status of 'CN=..' is unknown: the CRL of 'CN=..'" */
+     * to their dates without keeping the chain. When <report> is NULL and static_reason is not
+     * OK, the later checks did not run (revocation OK, identity_matched 0). To fail open on an
+     * unknown revocation status, copy the judgement, set revocation to CERTGATE_OK and both
+     * crl_*_update to 0. */
+    char revocation_detail[320]; /* sentence for a <revocation> that is not OK */
+    char not_before_who[256];    /* "certificate 'CN=..'" or "issuer certificate 'CN=..' of
+                                    'CN=..'": the one whose notBefore is <not_before> */
+    char not_after_who[256];     /* the same for <not_after> */
+    time_t crl_this_update;      /* thisUpdate of the CRL that gave <revocation>; 0 = none read */
+    time_t crl_next_update;      /* its nextUpdate (0 = none): an OK <revocation> holds only for
+                                    crl_this_update <= at < crl_next_update, else RevocationUnknown */
+    char crl_who[256];           /* "revocation status of 'CN=..' is unknown: the CRL of 'CN=..'" */
 };
 
 /* Judge <leaf> (with <presented>, the extra certificates the client sent; may

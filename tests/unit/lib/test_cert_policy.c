@@ -313,7 +313,7 @@ static void test_judge_without_report_stops(void **state)
     b.dns[b.s.n_allowed_issuer_dns++] = "CN=Test DEV Intermediate CA";
     spec_allow(&b, CERTGATE_ALLOW_CN, "Sibling Client");
     p = policy_of(&b);
-    /* Without a report the identity is not looked at once the issuer failed... */
+    /* Without a report the identity is not looked at once a static check failed... */
     assert_int_equal(certgate_policy_judge(p, fx.sibling.cert, NULL, &j, NULL, NULL), 0);
     assert_int_equal(j.static_reason, CERTGATE_NOT_TRUSTED);
     assert_int_equal(j.identity_matched, 0);
@@ -375,6 +375,7 @@ static void test_judgement_at_precedence(void **state)
     struct spec_buf b;
     struct certgate_policy *p;
     struct certgate_judgement j;
+    char detail[320];
     const char *revoked = "certificate 'CN=Revoked Client' was revoked on 2024-01-01T00:00:00Z "
                           "(keyCompromise) according to the CRL of 'CN=Test DEV Intermediate CA'";
     const char *nomatch = "certificate 'CN=Other Client,OU=Partners,O=Acme' matches no entry of "
@@ -388,7 +389,9 @@ static void test_judgement_at_precedence(void **state)
     assert_int_equal(certgate_policy_judge(p, fx.revoked.cert, NULL, &j, NULL, NULL), 0);
     assert_int_equal(j.static_reason, CERTGATE_OK);
     assert_int_equal(j.revocation, CERTGATE_REVOKED);
-    assert_string_equal(j.detail, revoked);
+    assert_string_equal(j.revocation_detail, revoked);
+    assert_int_equal(j.identity_matched, 1);
+    assert_string_equal(j.detail, "");
     at_case(&j, "20191231235959Z", CERTGATE_NOT_YET_VALID,
             "certificate 'CN=Revoked Client' is not valid before 2020-01-01T00:00:00Z");
     at_case(&j, "20200101000000Z", CERTGATE_REVOKED, revoked);
@@ -399,6 +402,7 @@ static void test_judgement_at_precedence(void **state)
     /* Validity, then the CRL's own dates, then the allowlist. */
     assert_int_equal(certgate_policy_judge(p, fx.other.cert, NULL, &j, NULL, NULL), 0);
     assert_int_equal(j.revocation, CERTGATE_OK);
+    assert_string_equal(j.revocation_detail, "");
     assert_int_equal(j.identity_matched, 0);
     assert_string_equal(j.detail, nomatch);
     at_case(&j, "20191231000000Z", CERTGATE_NOT_YET_VALID,
@@ -427,13 +431,52 @@ static void test_judgement_at_precedence(void **state)
     j.identity_matched = 1;
     j.not_before = 1000;
     j.not_after = time(NULL) + 3600;
-    snprintf(j.detail, sizeof(j.detail), "unknown, by hand");
-    assert_int_equal(certgate_judgement_at(&j, 0, NULL, 0), CERTGATE_REVOCATION_UNKNOWN);
+    snprintf(j.revocation_detail, sizeof(j.revocation_detail), "unknown, by hand");
+    assert_int_equal(certgate_judgement_at(&j, 0, detail, sizeof(detail)),
+                     CERTGATE_REVOCATION_UNKNOWN);
+    assert_string_equal(detail, "unknown, by hand");
     j.revocation = CERTGATE_OK;
     assert_int_equal(certgate_judgement_at(&j, 0, NULL, 0), CERTGATE_OK);
     assert_int_equal(certgate_judgement_at(&j, 999, NULL, 0), CERTGATE_NOT_YET_VALID);
     j.static_reason = CERTGATE_NOT_TRUSTED;
     assert_int_equal(certgate_judgement_at(&j, 999, NULL, 0), CERTGATE_NOT_TRUSTED);
+}
+
+/* A daemon with `fail: open` copies the judgement and clears the revocation part: what is left
+ * must be the identity's verdict, evaluated even though revocation failed first. */
+static void test_fail_open_copy(void **state)
+{
+    struct spec_buf b;
+    struct certgate_policy *p;
+    struct certgate_judgement j, open;
+    char detail[320];
+
+    spec_init(&b);
+    b.crls[b.s.n_crl_files++] = fx.dev_crl;
+    spec_allow(&b, CERTGATE_ALLOW_CN, "Sibling Client");
+    p = policy_of(&b);
+    /* No CRL of TST: unknown; and on the allowlist. */
+    assert_int_equal(certgate_policy_judge(p, fx.sibling.cert, NULL, &j, NULL, NULL), 0);
+    assert_int_equal(j.revocation, CERTGATE_REVOCATION_UNKNOWN);
+    assert_int_equal(j.identity_matched, 1);
+    open = j;
+    open.revocation = CERTGATE_OK;
+    open.crl_this_update = open.crl_next_update = 0;
+    assert_int_equal(certgate_judgement_at(&open, pki_utc(AT), detail, sizeof(detail)),
+                     CERTGATE_OK);
+    /* Known to the CRL but stale at this time, and not on the allowlist. */
+    assert_int_equal(certgate_policy_judge(p, fx.other.cert, NULL, &j, NULL, NULL), 0);
+    assert_int_equal(certgate_judgement_at(&j, pki_utc("20310101000000Z"), NULL, 0),
+                     CERTGATE_REVOCATION_UNKNOWN);
+    open = j;
+    open.revocation = CERTGATE_OK;
+    open.crl_this_update = open.crl_next_update = 0;
+    assert_int_equal(
+        certgate_judgement_at(&open, pki_utc("20310101000000Z"), detail, sizeof(detail)),
+        CERTGATE_IDENTITY_NOT_MATCHED);
+    assert_string_equal(detail, "certificate 'CN=Other Client,OU=Partners,O=Acme' matches no "
+                                "entry of this policy's allow lists (cn)");
+    certgate_policy_free(p);
 }
 
 /* ---- one policy, four threads ---- */
@@ -623,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_judge_without_report_stops),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_judgement_at_precedence),
+        cmocka_unit_test(test_fail_open_copy),
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_demo_pki),
     };
