@@ -84,6 +84,8 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
         r->revoked = 1;
         return 1;
     }
+    if (err == X509_V_ERR_UNABLE_TO_GET_CRL && X509_STORE_CTX_get_error_depth(ctx) > 0)
+        return 1; /* no CRL given for an intermediate's issuer: only the leaf's is required */
     if (is_crl_error(err) || X509_STORE_CTX_get0_current_crl(ctx) != NULL) {
         if (r->crl_err == X509_V_OK)
             r->crl_err = err;
@@ -239,9 +241,12 @@ static int build_store(struct certgate_policy *p)
     for (i = 0; i < sk_X509_num(p->roots); i++)
         if (!X509_STORE_add_cert(p->store, sk_X509_value(p->roots, i)))
             return -1;
-    /* The leaf only: CRLs of intermediates are the issuing CA's business (CRL_CHECK_ALL). */
+    /* Every certificate of the chain whose issuer's CRL was given; the leaf's is
+     * required (verify_cb forgives a missing CRL above the leaf). Delta CRLs
+     * complete their base, never stand for it. */
     if (p->crls != NULL)
-        flags |= X509_V_FLAG_CRL_CHECK;
+        flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_USE_DELTAS |
+                 X509_V_FLAG_EXTENDED_CRL_SUPPORT;
     if (!X509_STORE_set_flags(p->store, flags))
         return -1;
     if (purposes[p->eku] != 0 && !X509_STORE_set_purpose(p->store, purposes[p->eku]))

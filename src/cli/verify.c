@@ -510,63 +510,6 @@ static void text_str(FILE *f, const char *s)
             fputc(*p, f);
 }
 
-static void rfc3339(time_t t, char *buf, size_t n)
-{
-    struct tm tm;
-
-    if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(buf, n, "(time %lld)", (long long)t);
-}
-
-static void set_detail(char *d, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* A check's sentence; a long DN may cut it short, which is fine for a line of output. */
-static void set_detail(char *d, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(d, n, fmt, ap);
-    va_end(ap);
-}
-
-/* The policy engine judges time apart: the validity line, and a CRL's own
- * window on the revocation line, say what --at (or now) makes of them, with
- * the rules of certgate_judgement_at. */
-static void time_checks(const struct certgate_judgement *j, time_t at, struct certgate_report *rep)
-{
-    char nb[40], na[40], when[40], t[40];
-    enum certgate_outcome *out = &rep->outcome[CERTGATE_CHECK_VALIDITY];
-    char *d = rep->detail[CERTGATE_CHECK_VALIDITY];
-    size_t dn = sizeof(rep->detail[0]);
-
-    rfc3339(at, when, sizeof(when));
-    if (rep->outcome[CERTGATE_CHECK_REVOCATION] == CERTGATE_PASS && j->crl_this_update &&
-        (at < j->crl_this_update || (j->crl_next_update && at >= j->crl_next_update))) {
-        int early = at < j->crl_this_update;
-
-        rfc3339(early ? j->crl_this_update : j->crl_next_update, t, sizeof(t));
-        rep->outcome[CERTGATE_CHECK_REVOCATION] = CERTGATE_FAIL;
-        set_detail(rep->detail[CERTGATE_CHECK_REVOCATION], dn, "%s %s %s (checked at %s)",
-                   j->crl_who, early ? "is not valid before" : "expired on", t, when);
-    }
-    if (j->not_after == 0)
-        return; /* no chain was built: the engine's own line stands */
-    rfc3339(j->not_before, nb, sizeof(nb));
-    rfc3339(j->not_after, na, sizeof(na));
-    *out = CERTGATE_FAIL;
-    /* notBefore inclusive, notAfter exclusive, as OpenSSL and the engine count */
-    if (at < j->not_before) {
-        set_detail(d, dn, "%s is not valid before %s (checked at %s)", j->not_before_who, nb, when);
-    } else if (at >= j->not_after) {
-        set_detail(d, dn, "%s expired on %s (checked at %s)", j->not_after_who, na, when);
-    } else {
-        *out = CERTGATE_PASS;
-        set_detail(d, dn, "valid from %s until %s (checked at %s)", nb, na, when);
-    }
-}
-
 /* Why a check did not run, where the engine leaves the sentence empty. */
 static const char *skip_reason(enum certgate_check c, const struct certgate_policy_spec *sp)
 {
@@ -760,14 +703,12 @@ static int prepare(struct verify_run *r, int argc, char **argv, time_t *at)
 int cli_verify(int argc, char **argv)
 {
     struct verify_run r;
-    struct certgate_judgement j;
     struct certgate_report rep;
     struct verdict v;
     time_t at = 0;
     int rc;
 
     memset(&r, 0, sizeof(r));
-    memset(&j, 0, sizeof(j));
     memset(&rep, 0, sizeof(rep));
     memset(&v, 0, sizeof(v));
     rc = prepare(&r, argc, argv, &at);
@@ -778,18 +719,14 @@ int cli_verify(int argc, char **argv)
     /* one instant for the verdict and the validity line */
     if (!at)
         at = time(NULL);
-    if (certgate_policy_judge(r.policy, r.leaf, r.presented, &j, &rep, NULL)) {
-        run_free(&r);
-        fprintf(stderr, "certgate verify: out of memory\n");
-        return EXIT_USAGE;
-    }
-    v.reason = certgate_judgement_at(&j, at, v.detail, sizeof(v.detail));
+    /* the engine fills every line, the time-dependent ones with <at> */
+    v.reason = certgate_policy_evaluate(r.policy, r.leaf, r.presented, at, &rep, v.detail,
+                                        sizeof(v.detail));
     if (v.reason == CERTGATE_OK && !v.detail[0])
         snprintf(v.detail, sizeof(v.detail), "no check failed");
     v.status = certgate_reason_status(v.reason);
     if (r.cp && v.reason > CERTGATE_OK && v.reason < CERTGATE_REASON_MAX && r.cp->status[v.reason])
         v.status = r.cp->status[v.reason];
-    time_checks(&j, at, &rep);
     explain_skips(&rep, &r.spec);
     if (r.o.json)
         print_json(&r.id, &rep, &v);

@@ -60,6 +60,7 @@ enum certgate_reason verdict_of(struct conn *c, const struct rt_policy *p, char 
     if (j->revocation == CERTGATE_REVOCATION_UNKNOWN && p->cfg->revocation.fail_open) {
         local = *j; /* fail: open — an unknown status lets the client in */
         local.revocation = CERTGATE_OK;
+        local.crl_this_update = local.crl_next_update = 0; /* a stale CRL is unknown too */
         j = &local;
     }
     return certgate_judgement_at(j, 0, detail, detail_len);

@@ -220,7 +220,7 @@ class OutputTest(VerifyTestCase):
         self.assertEqual(validity, {
             "check": "validity", "outcome": "fail",
             "detail": "certificate 'CN=Expired Client,OU=Demo Clients,O=APIM Sample' expired on "
-                      "2021-01-01T00:00:00Z (checked at 2026-02-02T08:00:00Z)"})
+                      "2021-01-01T00:00:00Z"})
         self.assertEqual((doc["verdict"], doc["reason"], doc["status"]),
                          ("rejected", "ClientCertificateExpired", 401))
 
