@@ -308,31 +308,43 @@ static const char *const crl_reasons[] = {
 };
 
 /* "certificate '<leaf>' was revoked on <date> (<reason>)", from the CRL entry when found. */
-static void revoked_sentence(struct cert_judging *g, X509_CRL *crl, const char *iss, char *buf,
+static void revoked_sentence(struct cert_judging *g, const struct cert_run *r, char *buf,
                              size_t len)
 {
     X509_REVOKED *rev = NULL;
     ASN1_ENUMERATED *code = NULL;
-    char when[CERT_TIME_LEN];
+    X509 *who = r->revoked_cert != NULL ? r->revoked_cert : g->leaf;
+    X509_CRL *crl = r->revoked_crl != NULL ? r->revoked_crl : r->crl;
+    char *iss = cert_dn_format(crl != NULL ? X509_CRL_get_issuer(crl) : X509_get_issuer_name(who));
+    char *wdn = who == g->leaf ? NULL : cert_dn_format(X509_get_subject_name(who));
+    char what[400], when[CERT_TIME_LEN];
     time_t t;
     long c = -1;
 
-    if (crl == NULL || X509_CRL_get0_by_cert(crl, &rev, g->leaf) != 1 || rev == NULL ||
+    /* a revoked CA takes every certificate it issued with it: say which one */
+    if (who == g->leaf)
+        cert_text_set(what, sizeof(what), "certificate '%s'", g->ldn);
+    else
+        cert_text_set(what, sizeof(what), "issuing CA '%s' of certificate '%s'",
+                      wdn != NULL ? wdn : "(unprintable)", g->ldn);
+    if (crl == NULL || X509_CRL_get0_by_cert(crl, &rev, who) != 1 || rev == NULL ||
         cert_time_unix(X509_REVOKED_get0_revocationDate(rev), &t) != 0) {
-        cert_text_set(buf, len, "certificate '%s' is revoked by the CRL of '%s'", g->ldn, iss);
-        return;
+        cert_text_set(buf, len, "%s is revoked by the CRL of '%s'", what,
+                      iss != NULL ? iss : "(unprintable)");
+    } else {
+        cert_unix_format(t, when);
+        code = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
+        if (code != NULL)
+            c = ASN1_ENUMERATED_get(code);
+        ASN1_ENUMERATED_free(code);
+        cert_text_set(
+            buf, len, "%s was revoked on %s (%s) according to the CRL of '%s'", what, when,
+            c >= 0 && c < (long)(sizeof(crl_reasons) / sizeof(crl_reasons[0])) ? crl_reasons[c]
+                                                                               : "no reason given",
+            iss != NULL ? iss : "(unprintable)");
     }
-    cert_unix_format(t, when);
-    code = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
-    if (code != NULL)
-        c = ASN1_ENUMERATED_get(code);
-    ASN1_ENUMERATED_free(code);
-    cert_text_set(buf, len, "certificate '%s' was revoked on %s (%s) according to the CRL of '%s'",
-                  g->ldn, when,
-                  c >= 0 && c < (long)(sizeof(crl_reasons) / sizeof(crl_reasons[0]))
-                      ? crl_reasons[c]
-                      : "no reason given",
-                  iss);
+    free(iss);
+    free(wdn);
 }
 
 void cert_check_revocation(struct cert_judging *g, const struct cert_run *r)
@@ -358,7 +370,7 @@ void cert_check_revocation(struct cert_judging *g, const struct cert_run *r)
                       X509_verify_cert_error_string(r->crl_err));
     } else if (r->revoked) {
         j->revocation = CERTGATE_REVOKED;
-        revoked_sentence(g, r->crl, iss != NULL ? iss : "(unprintable)", buf, sizeof(buf));
+        revoked_sentence(g, r, buf, sizeof(buf));
     } else {
         j->crl_this_update = r->crl_this;
         j->crl_next_update = r->crl_next;

@@ -122,6 +122,8 @@ struct cert_run {
     int crl_err;   /* first CRL problem, X509_V_OK none */
     X509_CRL *crl; /* first CRL consulted, up-ref'd */
     time_t crl_this, crl_next;
+    X509 *revoked_cert;    /* the certificate a CRL revoked (leaf or CA), up-ref'd */
+    X509_CRL *revoked_crl; /* the CRL that revoked it, up-ref'd */
 };
 
 /* One judgement in progress. */

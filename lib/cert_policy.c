@@ -81,6 +81,12 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
         return 1;
     }
     if (err == X509_V_ERR_CERT_REVOKED) {
+        X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+        X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+        if (!r->revoked && x != NULL && X509_up_ref(x))
+            r->revoked_cert = x;
+        if (!r->revoked && crl != NULL && X509_CRL_up_ref(crl))
+            r->revoked_crl = crl;
         r->revoked = 1;
         return 1;
     }
@@ -357,7 +363,8 @@ int certgate_policy_judge(const struct certgate_policy *p, X509 *leaf, STACK_OF(
                           STACK_OF(X509) **chain_out)
 {
     struct cert_judging g;
-    struct cert_run r = {p != NULL ? p->eku : CERTGATE_EKU_NONE, -1, 0, X509_V_OK, NULL, 0, 0};
+    struct cert_run r = {
+        p != NULL ? p->eku : CERTGATE_EKU_NONE, -1, 0, X509_V_OK, NULL, 0, 0, NULL, NULL};
     STACK_OF(X509) *untrusted, *joined = NULL;
     X509_STORE_CTX *ctx = NULL;
     char *ldn = NULL, buf[320];
@@ -443,6 +450,8 @@ out:
                       g.ldn != NULL ? g.ldn : "(unprintable)");
     }
     X509_CRL_free(r.crl);
+    X509_free(r.revoked_cert);
+    X509_CRL_free(r.revoked_crl);
     X509_STORE_CTX_free(ctx);
     sk_X509_free(joined);
     free(ldn);
