@@ -170,6 +170,45 @@ static void conn_on_handshake(struct sock *s)
     conn_set_state(c, CONN_IDLE);
 }
 
+/* Move to the worker's newest config generation, so that a reload applies
+ * to every request from now on, on old connections too. Returns -1 when
+ * the connection's listener is gone from the new config. */
+int conn_follow_config(struct conn *c)
+{
+    struct runtime *rt = c->w->rt;
+    if (c->rt == rt)
+        return 0;
+    struct rt_listener *nl = NULL;
+    for (size_t i = 0; i < rt->n_listeners; i++)
+        if (strcmp(rt->listeners[i].cfg->name, c->l->cfg->name) == 0 &&
+            strcmp(rt->listeners[i].cfg->address, c->l->cfg->address) == 0 &&
+            rt->listeners[i].cfg->tls == c->l->cfg->tls)
+            nl = &rt->listeners[i];
+    if (nl == NULL)
+        return -1;
+    size_t nh = nl->cfg->limits.headers ? nl->cfg->limits.headers : 1;
+    struct http_header *h = realloc(c->hdrs, nh * sizeof(*h));
+    if (h == NULL)
+        return -1;
+    c->hdrs = h;
+    if (c->cert.values) {
+        for (size_t i = 0; i < c->l->cfg->forward.n_headers; i++)
+            free(c->cert.values[i]);
+        free(c->cert.values);
+        c->cert.values = NULL;
+    }
+    size_t in_max =
+        nl->cfg->limits.header_bytes > CONN_IN_MIN ? nl->cfg->limits.header_bytes : CONN_IN_MIN;
+    c->sock.in.max = in_max > c->sock.in.len ? in_max : c->sock.in.len;
+    atomic_fetch_sub(&c->l->conns, 1);
+    atomic_fetch_add(&nl->conns, 1);
+    struct runtime *old = c->rt;
+    c->rt = runtime_ref(rt);
+    c->l = nl;
+    runtime_unref(old);
+    return 0;
+}
+
 static void conn_on_data(struct sock *s)
 {
     struct conn *c = (struct conn *)s;

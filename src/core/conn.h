@@ -20,6 +20,9 @@ int conn_write(struct conn *c, const void *data, size_t len);
 /* Close: <graceful> flushes what is queued and lingers; else drop now.
  * Marks the connection; the memory goes when libuv has closed its handles. */
 void conn_close(struct conn *c, int graceful);
+/* Take the worker's newest config for the next request; -1 if this
+ * connection's listener is gone from it (the caller closes). */
+int conn_follow_config(struct conn *c);
 /* Monotonic milliseconds of the connection's loop. */
 uint64_t conn_now(const struct conn *c);
 

@@ -38,9 +38,35 @@ static void on_stop(uv_signal_t *s, int signum)
     close_signals(gw);
 }
 
+/* SIGHUP: load the file again and swap the whole generation; a bad file
+ * keeps the old one serving and says why. */
 static void on_hup(uv_signal_t *s, int signum)
 {
-    log_msg("warn", "SIGHUP: configuration reload is not available in this version");
+    struct gateway *gw = s->data;
+    struct cfg_error cerr = {{0}};
+    char err[512] = "";
+    const char *path = gw->rt->cfg->path;
+    if (path == NULL) {
+        log_msg("warn", "SIGHUP: quick mode has no configuration file to reload");
+        return;
+    }
+    struct config *cfg = config_load(path, &cerr);
+    if (cfg == NULL) {
+        log_msg("error", "reload failed, the previous configuration keeps serving: %s", cerr.msg);
+        return;
+    }
+    struct runtime *rt = runtime_new(cfg, gw->n_workers, &gw->metrics, gw->rt, err, sizeof(err));
+    if (rt == NULL) {
+        log_msg("error", "reload failed, the previous configuration keeps serving: %s", err);
+        config_free(cfg);
+        return;
+    }
+    for (int i = 0; i < gw->n_workers; i++)
+        worker_reload(&gw->workers[i], rt);
+    runtime_unref(gw->rt);
+    gw->rt = rt;
+    log_msg("info", "configuration reloaded from %s (generation %llu)", path,
+            (unsigned long long)rt->generation);
 }
 
 int gateway_run(struct config *cfg, int n_workers)

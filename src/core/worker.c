@@ -11,6 +11,9 @@
 
 #define DRAIN_MAX_MS 30000
 
+static void close_listeners(struct worker *w);
+static void adopt(struct worker *w, struct runtime *rt);
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct worker *w = server->loop->data;
@@ -30,7 +33,7 @@ static void worker_finish(struct worker *w)
         return;
     w->stopped = 1;
     for (size_t i = 0; i < w->n_pools; i++)
-        pool_close_idle(&w->pools[i]);
+        pool_close_idle(w->pools[i]);
     uv_close((uv_handle_t *)&w->wake, on_closed_nothing);
     if (w->draining)
         uv_close((uv_handle_t *)&w->drain_deadline, on_closed_nothing);
@@ -54,10 +57,9 @@ static void start_drain(struct worker *w)
     w->draining = 1;
     uv_timer_init(&w->loop, &w->drain_deadline);
     w->drain_deadline.data = w;
-    for (size_t i = 0; i < w->n_lst; i++)
-        uv_close((uv_handle_t *)&w->lst[i], on_closed_nothing);
+    close_listeners(w);
     for (size_t i = 0; i < w->n_pools; i++)
-        pool_close_idle(&w->pools[i]);
+        pool_close_idle(w->pools[i]);
     /* idle keep-alive connections go now; busy ones close after their response */
     struct conn *next;
     for (struct conn *c = w->conns; c; c = next) {
@@ -75,6 +77,14 @@ static void start_drain(struct worker *w)
 static void on_wake(uv_async_t *a)
 {
     struct worker *w = a->data;
+    uv_mutex_lock(&w->_next_lock);
+    struct runtime *next = w->_next;
+    w->_next = NULL;
+    uv_mutex_unlock(&w->_next_lock);
+    if (next && !w->draining)
+        adopt(w, next);
+    else if (next)
+        runtime_unref(next);
     if (atomic_load(&w->want_drain) && !w->draining)
         start_drain(w);
 }
@@ -85,31 +95,80 @@ static void worker_main(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
-struct pool *worker_pool(struct worker *w, int backend, int server)
+static socklen_t addr_len(const struct sockaddr_storage *a)
 {
-    size_t off = 0;
-    for (int i = 0; i < backend; i++)
-        off += w->rt->backends[i].n_servers;
-    return &w->pools[off + (size_t)server];
+    return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-static int open_pools(struct worker *w)
+struct pool *worker_pool(struct worker *w, const char *backend, const struct rt_server *srv)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < w->rt->n_backends; i++)
-        n += w->rt->backends[i].n_servers;
-    w->pools = calloc(n ? n : 1, sizeof(*w->pools));
-    if (w->pools == NULL)
+    for (size_t i = 0; i < w->n_pools; i++)
+        if (strcmp(w->pools[i]->backend, backend) == 0 &&
+            w->pools[i]->addr.ss_family == srv->addr.ss_family &&
+            memcmp(&w->pools[i]->addr, &srv->addr, addr_len(&srv->addr)) == 0)
+            return w->pools[i];
+    struct pool **np = realloc(w->pools, (w->n_pools + 1) * sizeof(*np));
+    if (np == NULL)
+        return NULL;
+    w->pools = np;
+    struct pool *p = calloc(1, sizeof(*p));
+    if (p == NULL || (p->backend = strdup(backend)) == NULL) {
+        free(p);
+        return NULL;
+    }
+    p->w = w;
+    p->addr = srv->addr;
+    w->pools[w->n_pools++] = p;
+    return p;
+}
+
+static int open_listeners(struct worker *w, struct runtime *rt)
+{
+    w->lst = calloc(rt->n_listeners, sizeof(*w->lst));
+    w->n_lst = 0;
+    if (w->lst == NULL)
         return -1;
-    w->n_pools = n;
-    size_t k = 0;
-    for (size_t i = 0; i < w->rt->n_backends; i++)
-        for (size_t s = 0; s < w->rt->backends[i].n_servers; s++) {
-            w->pools[k].w = w;
-            w->pools[k].server = &w->rt->backends[i].servers[s];
-            k++;
+    for (size_t i = 0; i < rt->n_listeners; i++) {
+        struct rt_listener *rl = &rt->listeners[i];
+        int fd = dup(rl->fds[w->id]);
+        if (fd < 0 || uv_tcp_init(&w->loop, &w->lst[i]) < 0) {
+            if (fd >= 0)
+                close(fd);
+            return -1;
         }
+        w->n_lst++;
+        w->lst[i].data = rl;
+        if (uv_tcp_open(&w->lst[i], fd) < 0 ||
+            uv_listen((uv_stream_t *)&w->lst[i], 511, on_connection) < 0) {
+            log_msg("error", "worker %d: cannot listen on %s", w->id, rl->cfg->address);
+            return -1;
+        }
+    }
     return 0;
+}
+
+/* Close this worker's listening handles; their sockets stay open in the
+ * runtimes that own them, so no connection is refused meanwhile. */
+static void close_listeners(struct worker *w)
+{
+    for (size_t i = 0; i < w->n_lst; i++)
+        uv_close((uv_handle_t *)&w->lst[i], on_closed_nothing);
+    w->n_lst = 0;
+}
+
+/* A new config generation: new connections use it at once, existing ones at
+ * their next request (proxy_switch_runtime). */
+static void adopt(struct worker *w, struct runtime *rt)
+{
+    uv_tcp_t *old = w->lst;
+    close_listeners(w);
+    free(w->retired); /* its handles finished closing in an earlier loop turn */
+    w->retired = old; /* closing handles still point into it */
+    struct runtime *prev = w->rt;
+    w->rt = rt;
+    if (open_listeners(w, rt) < 0)
+        log_msg("error", "worker %d: listeners of the new configuration failed", w->id);
+    runtime_unref(prev);
 }
 
 int worker_start(struct worker *w, int id, struct runtime *rt)
@@ -123,28 +182,21 @@ int worker_start(struct worker *w, int id, struct runtime *rt)
     if (uv_async_init(&w->loop, &w->wake, on_wake) < 0)
         return -1;
     w->wake.data = w;
-    if (open_pools(w) < 0 || verdict_cache_init(&w->verdicts, 4096) < 0)
+    if (verdict_cache_init(&w->verdicts, 4096) < 0 || uv_mutex_init(&w->_next_lock) < 0)
         return -1;
-    w->lst = calloc(rt->n_listeners, sizeof(*w->lst));
-    if (w->lst == NULL)
+    if (open_listeners(w, rt) < 0)
         return -1;
-    for (size_t i = 0; i < rt->n_listeners; i++) {
-        struct rt_listener *rl = &rt->listeners[i];
-        int fd = dup(rl->fds[id]);
-        if (fd < 0 || uv_tcp_init(&w->loop, &w->lst[i]) < 0) {
-            if (fd >= 0)
-                close(fd);
-            return -1;
-        }
-        w->n_lst++;
-        w->lst[i].data = rl;
-        if (uv_tcp_open(&w->lst[i], fd) < 0 ||
-            uv_listen((uv_stream_t *)&w->lst[i], 511, on_connection) < 0) {
-            log_msg("error", "worker %d: cannot listen on %s", id, rl->cfg->address);
-            return -1;
-        }
-    }
     return uv_thread_create(&w->thread, worker_main, w) == 0 ? 0 : -1;
+}
+
+void worker_reload(struct worker *w, struct runtime *rt)
+{
+    uv_mutex_lock(&w->_next_lock);
+    if (w->_next)
+        runtime_unref(w->_next); /* two reloads before the worker woke: the last wins */
+    w->_next = runtime_ref(rt);
+    uv_mutex_unlock(&w->_next_lock);
+    uv_async_send(&w->wake);
 }
 
 void worker_drain(struct worker *w)
@@ -158,7 +210,13 @@ void worker_join(struct worker *w)
     uv_thread_join(&w->thread);
     uv_loop_close(&w->loop);
     free(w->lst);
+    free(w->retired);
+    for (size_t i = 0; i < w->n_pools; i++) {
+        free(w->pools[i]->backend);
+        free(w->pools[i]);
+    }
     free(w->pools);
+    uv_mutex_destroy(&w->_next_lock);
     verdict_cache_free(&w->verdicts);
     runtime_unref(w->rt);
     w->rt = NULL;

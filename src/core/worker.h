@@ -18,11 +18,14 @@ struct worker {
     uv_async_t wake;
     struct runtime *rt; /* reference held; connections take their own */
     uv_tcp_t *lst;      /* one per runtime listener */
+    uv_tcp_t *retired;  /* the previous generation's array: closing handles point into it */
     size_t n_lst;
     struct conn *conns; /* every open client connection */
     size_t n_conns;
-    struct pool *pools; /* per backend server of <rt>, flattened */
+    struct pool **pools; /* one per backend server address, kept across reloads */
     size_t n_pools;
+    struct runtime *_next; /* set by the main thread on reload, then <wake> */
+    uv_mutex_t _next_lock;
     atomic_int want_drain; /* set by the main thread, then <wake> */
     int draining;
     uv_timer_t drain_deadline; /* forces the end of a drain */
@@ -40,7 +43,10 @@ void worker_join(struct worker *w);
 
 /* Called by connections: the worker may finish draining when none is left. */
 void worker_conn_gone(struct worker *w);
-/* The pool of a backend server for this worker. */
-struct pool *worker_pool(struct worker *w, int backend, int server);
+/* This worker's pool for server <srv> of backend <backend> (created on first
+ * use, kept across reloads); NULL when out of memory. */
+struct pool *worker_pool(struct worker *w, const char *backend, const struct rt_server *srv);
+/* Hand the worker a new config generation (a reference is taken). Thread-safe. */
+void worker_reload(struct worker *w, struct runtime *rt);
 
 #endif

@@ -42,18 +42,22 @@ static void parse_error(struct conn *c, int r)
 static int read_head(struct conn *c)
 {
     struct sock *s = &c->sock;
-    const struct cfg_limits *lim = &c->l->cfg->limits;
     if (s->in.len == 0) {
         if (s->flags & (SOCK_EOF | SOCK_ERROR))
             conn_close(c, 0);
         return 0;
     }
     if (c->state == CONN_IDLE) {
+        if (conn_follow_config(c) < 0) {
+            conn_close(c, 0); /* its listener left the configuration */
+            return 0;
+        }
         memset(&c->ex, 0, sizeof(c->ex));
         c->ex.start_ms = conn_now(c);
         c->ex.keep_alive = 1;
         conn_set_state(c, CONN_HEAD);
     }
+    const struct cfg_limits *lim = &c->l->cfg->limits; /* after a config switch */
     struct http_limits hl = {lim->request_line, lim->header_bytes, lim->headers};
     struct http_request req = {.headers = c->hdrs, .max_headers = lim->headers};
     int r = http_parse_request(s->in.data, s->in.len, &hl, &req);

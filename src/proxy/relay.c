@@ -39,7 +39,11 @@ static void acquire(struct conn *c, int fresh)
         return;
     }
     ex->server = (int)(atomic_fetch_add(&b->next, 1) % b->n_servers);
-    struct pool *p = worker_pool(c->w, ex->backend, ex->server);
+    struct pool *p = worker_pool(c->w, b->cfg->name, &b->servers[ex->server]);
+    if (p == NULL) {
+        respond_error(c, 502, "BadGateway", "out of memory");
+        return;
+    }
     if (fresh)
         pool_close_idle(p);
     ex->up = upstream_acquire(p, c, backend_timeout(c, 0));

@@ -157,7 +157,7 @@ struct upstream *upstream_acquire(struct pool *p, struct conn *c, uint64_t conne
     u->handles++;
     u->state = UP_CONNECTING;
     p->n_busy++;
-    if (sock_connect(&u->sock, (const struct sockaddr *)&p->server->addr) < 0) {
+    if (sock_connect(&u->sock, (const struct sockaddr *)&p->addr) < 0) {
         up_close(u);
         return NULL;
     }

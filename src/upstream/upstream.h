@@ -3,6 +3,7 @@
 #define CERTGATE_UPSTREAM_UPSTREAM_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "core/sock.h"
@@ -37,8 +38,9 @@ struct upstream {
 
 struct pool {
     struct worker *w;
-    const struct rt_server *server;
-    struct upstream *idle; /* most recently used first */
+    struct sockaddr_storage addr; /* the server: pools outlive config generations */
+    char *backend;                /* the backend's name: pools are per backend and server */
+    struct upstream *idle;        /* most recently used first */
     size_t n_idle;
     size_t n_busy;
 };

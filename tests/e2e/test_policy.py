@@ -3,8 +3,12 @@ request mode, issuer pinning against a sibling intermediate, allowlists per
 route, per-reason status, the verdict cache across reconnections, and the
 alert that names the cause."""
 
+import signal
+import time
+
 from harness import (
     CertgateTestCase,
+    RawConn,
     cert_facts,
     config,
     curl,
@@ -201,3 +205,64 @@ class PolicyAlertTest(CertgateTestCase):
 
     def test_valid_client_is_served(self):
         self.assertIn("HTTP/1.1 200", self.alert_of("valid-client"))
+
+
+class PolicyReloadTest(CertgateTestCase):
+    """SIGHUP swaps the whole configuration: a changed policy applies to the
+    next request on a connection opened before the reload, and a broken file
+    keeps the old configuration serving."""
+
+    def config_text(self, allowed_cn):
+        pol = policies()
+        pol["registered"]["allow"] = {"cn": [allowed_cn]}
+        lst = listener("mtls", self.port, "require",
+                       routes=[{"match": {"path_prefix": "/"}, "policy": "registered",
+                                "backend": "app"}])
+        lst["tls"]["client_auth"] = {"mode": "require", "policy": "dev-clients"}
+        from harness import to_yaml
+        return to_yaml(config([lst], self.be.url, policies=pol))
+
+    def setUp(self):
+        super().setUp()
+        self.be = self.backend()
+        self.port = free_port()
+        self.cg = self.certgate(self.config_text("Valid Client"), [self.port])
+
+    def reload(self, text):
+        self.cg.config_path.write_text(text)
+        before = self.cg.stderr_path.read_text()
+        self.cg.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            log = self.cg.stderr_path.read_text()[len(before):]
+            if "reloaded" in log or "reload failed" in log:
+                time.sleep(0.2)  # every worker takes it on its next loop turn
+                return log
+            time.sleep(0.05)
+        self.fail("no reload line in the log")
+
+    def ask(self, conn):
+        conn.send(b"GET /api HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        return conn.read_response()
+
+    def test_changed_allowlist_applies_to_an_open_connection(self):
+        with RawConn(self.port, tls=True, client="valid-client") as c:
+            self.assertEqual(self.ask(c).status, 200)
+            log = self.reload(self.config_text("Unregistered Client"))
+            self.assertIn("reloaded", log)
+            res = self.ask(c)
+            self.assertEqual(res.status, 403, res)
+            self.assertEqual(res.json()["error"], "ClientCertificateIdentityNotMatched")
+        # and new connections get the new policy too
+        res = curl(f"https://localhost:{self.port}/api", client=chain("unregistered-client"))
+        self.assertEqual(res.status, 200, res)
+
+    def test_broken_file_keeps_the_old_configuration(self):
+        log = self.reload("listeners: [oops\n")
+        self.assertIn("reload failed", log)
+        self.assertIn("certgate.yaml:", log)  # file:line:column of the problem
+        res = curl(f"https://localhost:{self.port}/api", client=chain("valid-client"))
+        self.assertEqual(res.status, 200, res)
+        self.assertJsonError(curl(f"https://localhost:{self.port}/api",
+                                  client=chain("unregistered-client")),
+                             403, "ClientCertificateIdentityNotMatched")
