@@ -23,7 +23,7 @@ MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRC := $(sort $(shell find tests/unit -name 'test_*.c' 2>/dev/null))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit e2e asan clean format format-check fuzz fuzz-smoke
+.PHONY: all deps run test unit lib-check e2e asan clean format format-check fuzz fuzz-smoke
 all: $(BUILD)/certgate $(BUILD)/libcertgate.a $(BUILD)/libcertgate.so
 
 Q := $(if $(V),,@)
@@ -55,6 +55,17 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do printf '%-48s' "$$t"; \
 	  if $$t > $$t.log 2>&1; then echo ok; else echo FAILED; cat $$t.log; exit 1; fi; done
 
+# a program that links libcertgate alone (static and shared) and judges the demo clients
+$(BUILD)/examples/judge: examples/judge.c $(BUILD)/libcertgate.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -Iinclude -o $@ $< $(BUILD)/libcertgate.a -lssl -lcrypto $(LDFLAGS)
+$(BUILD)/examples/judge-shared: examples/judge.c $(BUILD)/libcertgate.so
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -Iinclude -o $@ $< -L$(BUILD) -lcertgate -Wl,-rpath,$(abspath $(BUILD)) -lssl -lcrypto $(LDFLAGS)
+
+lib-check: $(BUILD)/examples/judge $(BUILD)/examples/judge-shared
+	@scripts/lib-check.sh $(BUILD)
+
 e2e: $(BUILD)/certgate
 	python3 tests/e2e/run.py --binary $(BUILD)/certgate
 
@@ -66,6 +77,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) format-check
 	$(MAKE) unit
+	$(MAKE) lib-check
 	$(MAKE) e2e
 	$(MAKE) asan
 	$(MAKE) fuzz-smoke
