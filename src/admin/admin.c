@@ -42,6 +42,12 @@ static void metrics(struct conn *c)
     buf_printf(
         &b, "# TYPE certgate_upstream_errors_total counter\ncertgate_upstream_errors_total %lu\n",
         atomic_load(&m->upstream_errors_total));
+    buf_printf(&b,
+               "# TYPE certgate_verdict_cache_hits_total counter\n"
+               "certgate_verdict_cache_hits_total %lu\n"
+               "# TYPE certgate_verdict_cache_misses_total counter\n"
+               "certgate_verdict_cache_misses_total %lu\n",
+               atomic_load(&m->verdict_cache_hits), atomic_load(&m->verdict_cache_misses));
     respond(c, 200, "text/plain; version=0.0.4", b.data, b.len);
     buf_free(&b);
 }

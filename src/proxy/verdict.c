@@ -51,6 +51,8 @@ enum certgate_reason verdict_of(struct conn *c, const struct rt_policy *p, char 
         k.policy = p->index;
         j = verdict_cache_get(&c->w->verdicts, &k);
     }
+    atomic_fetch_add(
+        j ? &c->rt->metrics->verdict_cache_hits : &c->rt->metrics->verdict_cache_misses, 1);
     if (j == NULL) {
         certgate_policy_judge(p->policy, c->cert.leaf, c->cert.chain, &local, NULL, NULL);
         if (cacheable)

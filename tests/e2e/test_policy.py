@@ -266,3 +266,48 @@ class PolicyReloadTest(CertgateTestCase):
         self.assertJsonError(curl(f"https://localhost:{self.port}/api",
                                   client=chain("unregistered-client")),
                              403, "ClientCertificateIdentityNotMatched")
+
+
+class VerdictCacheTest(CertgateTestCase):
+    """A client that reconnects again and again pays path building once per
+    worker and policy; time is still applied on every request."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.be = cls.class_backend()
+        cls.port, cls.admin = free_port(), free_port()
+        lst = listener("mtls", cls.port, "require",
+                       routes=[{"match": {"path_prefix": "/"}, "policy": "registered",
+                                "backend": "app"}])
+        lst["tls"]["client_auth"] = {"mode": "require", "policy": "dev-clients"}
+        cfg = config([lst], cls.be.url, policies=policies(),
+                     admin={"address": f"127.0.0.1:{cls.admin}"})
+        cls.class_certgate(cfg, [cls.port, cls.admin])
+
+    def counters(self):
+        res = curl(f"http://127.0.0.1:{self.admin}/metrics", cacert=None)
+        self.assertEqual(res.status, 200)
+        vals = {}
+        for line in res.body.decode().splitlines():
+            if line.startswith("certgate_verdict_cache_"):
+                name, value = line.split()
+                vals[name] = int(value)
+        return vals["certgate_verdict_cache_hits_total"], vals["certgate_verdict_cache_misses_total"]
+
+    def test_reconnections_reuse_the_judgement(self):
+        hits0, misses0 = self.counters()
+        n = 8
+        for _ in range(n):  # a new curl process: a new connection and a full handshake
+            self.assertEqual(curl(f"https://localhost:{self.port}/x",
+                                  client=chain("valid-client")).status, 200)
+        hits, misses = self.counters()
+        # two policies judge each request (gate + route) in at most 2 workers
+        self.assertLessEqual(misses - misses0, 4)
+        self.assertGreaterEqual(hits - hits0, 2 * n - 4)
+        self.assertEqual((hits - hits0) + (misses - misses0), 2 * n)
+
+    def test_cached_judgement_still_applies_time(self):
+        for _ in range(3):
+            self.assertJsonError(curl(f"https://localhost:{self.port}/x",
+                                      client=chain("expired-client")),
+                                 401, "ClientCertificateExpired")
