@@ -43,6 +43,7 @@ enum certgate_format {
     CERTGATE_FMT_HEX,
     CERTGATE_FMT_RFC9440,
     CERTGATE_FMT_XFCC,
+    CERTGATE_FMT_AUTO, /* decoding only: detect which of the above a value is */
 };
 
 /* Encode <leaf> as one header value in <fmt>. For CERTGATE_FMT_RFC9440 this
@@ -53,6 +54,35 @@ char *certgate_encode(X509 *leaf, enum certgate_format fmt);
 /* RFC 9440 Client-Cert-Chain value ":<b64>:, :<b64>:" of <chain>[1..] (the
  * leaf at index 0 is excluded). Returns "" (malloc'd) for a chain of length <= 1. */
 char *certgate_encode_rfc9440_chain(STACK_OF(X509) *chain);
+
+/* Envoy x-forwarded-client-cert element for <leaf> (SPEC §5):
+ * By=<by>;Hash=<sha256 hex>;Cert="<pem-urlencoded>";Chain="<pem-urlencoded
+ * chain, leaf first>";Subject="<RFC 2253>";URI=<uri SAN>...;DNS=<dns SAN>...
+ * <by> (certgate's own URI SAN) may be NULL: the By field is then left out;
+ * <chain> (leaf first, e.g. the validated chain) may be NULL: no Chain field.
+ * Values with , ; = or " are quoted, '"' and '\' escaped with '\'; no control
+ * byte is ever emitted. Returns NULL on allocation failure. */
+char *certgate_encode_xfcc(X509 *leaf, STACK_OF(X509) *chain, const char *by);
+
+/* Parse the format's name as written in config ("base64-der", "pem-urlencoded",
+ * "hex", "rfc9440", "xfcc", "auto"). Returns 0, or -1 for an unknown name. */
+int certgate_format_parse(const char *name, enum certgate_format *out);
+/* The config name of <fmt>. Static string. */
+const char *certgate_format_name(enum certgate_format fmt);
+
+/* Decode one forwarded header value into the client certificate. <fmt> may
+ * be CERTGATE_FMT_AUTO. Strict: surrounding whitespace is tolerated, nothing
+ * else that the format does not allow (bad base64 or hex, trailing bytes
+ * after the DER, a PEM that is not a certificate, an XFCC without Cert).
+ * For xfcc with several elements (one per proxy) the last one is used; its
+ * Chain (if any) goes to *chain_out. *chain_out (may be NULL) receives the
+ * extra certificates the value carried, leaf excluded (caller frees), or
+ * NULL. Returns the certificate (caller frees with X509_free), or NULL with
+ * one sentence in <err> saying why the value is not a certificate. *fmt_used
+ * (may be NULL) gets the format that matched. */
+X509 *certgate_decode(const char *value, size_t len, enum certgate_format fmt,
+                      STACK_OF(X509) **chain_out, enum certgate_format *fmt_used, char *err,
+                      size_t errlen);
 
 /* Standard base64 (RFC 4648, padded, no line breaks) of <len> bytes. */
 char *certgate_base64(const unsigned char *data, size_t len);
