@@ -229,6 +229,7 @@ char *certgate_encode(X509 *leaf, enum certgate_format fmt)
         out = encode_rfc9440(der, len);
         break;
     case CERTGATE_FMT_XFCC:
+    case CERTGATE_FMT_AUTO: /* decoding only */
         break;
     }
     OPENSSL_free(der);
