@@ -23,7 +23,7 @@ MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRC := $(sort $(shell find tests/unit -name 'test_*.c' 2>/dev/null))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit lib-check e2e asan clean format format-check fuzz fuzz-smoke
+.PHONY: all deps run test unit lib-check interop-deps e2e asan clean format format-check fuzz fuzz-smoke
 all: $(BUILD)/certgate $(BUILD)/libcertgate.a $(BUILD)/libcertgate.so
 
 Q := $(if $(V),,@)
@@ -66,10 +66,13 @@ $(BUILD)/examples/judge-shared: examples/judge.c $(BUILD)/libcertgate.so
 lib-check: $(BUILD)/examples/judge $(BUILD)/examples/judge-shared
 	@scripts/lib-check.sh $(BUILD)
 
-e2e: $(BUILD)/certgate
+interop-deps:
+	@scripts/interop-deps.sh
+
+e2e: $(BUILD)/certgate interop-deps
 	python3 tests/e2e/run.py --binary $(BUILD)/certgate
 
-asan:
+asan: interop-deps
 	$(MAKE) BUILD=build-asan SAN=1 OPT="-O1 -g" all unit
 	CERTGATE_ASAN=1 python3 tests/e2e/run.py --binary build-asan/certgate --quick
 

@@ -2,7 +2,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "certgate/certgate.h"
 #include "cert_internal.h"
@@ -195,23 +197,15 @@ static char *encode_pem_urlencoded(const unsigned char *der, size_t len)
     return out;
 }
 
-/* Envoy x-forwarded-client-cert (SPEC §5) needs SANs, the chain and the
- * listener's own URI SAN, which certgate_encode's signature does not carry:
- * it arrives in a later issue with its own entry point, and this stays NULL. */
-static char *encode_xfcc(X509 *leaf)
-{
-    (void)leaf;
-    return NULL;
-}
-
 char *certgate_encode(X509 *leaf, enum certgate_format fmt)
 {
     unsigned char *der;
     size_t len = 0;
     char *out = NULL;
 
+    /* XFCC needs the chain and the gateway's own URI: certgate_encode_xfcc. */
     if (fmt == CERTGATE_FMT_XFCC)
-        return encode_xfcc(leaf);
+        return NULL;
     der = der_of(leaf, &len);
     if (der == NULL)
         return NULL;
@@ -273,4 +267,196 @@ out:
     free(ders);
     free(lens);
     return out;
+}
+
+/* ---- Envoy x-forwarded-client-cert (SPEC §5) ---- */
+
+#define XFCC_MAX (1u << 20) /* a leaf, a long chain and their SANs fit many times over */
+
+/* A growing string with its limit; any failure sticks in <err>. */
+struct xfcc_out {
+    char *p;
+    size_t len, cap;
+    int err;
+};
+
+static void out_put(struct xfcc_out *o, const char *s, size_t n)
+{
+    if (o->err)
+        return;
+    if (n > XFCC_MAX - o->len) {
+        o->err = 1;
+        return;
+    }
+    if (o->len + n + 1 > o->cap) {
+        size_t cap = o->cap ? o->cap : 1024;
+        char *p;
+        while (cap < o->len + n + 1)
+            cap *= 2;
+        p = realloc(o->p, cap);
+        if (p == NULL) {
+            o->err = 1;
+            return;
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
+}
+
+static void out_str(struct xfcc_out *o, const char *s)
+{
+    out_put(o, s, strlen(s));
+}
+
+/* <s> as an XFCC value: quoted when it holds , ; = or ", and then '"' and '\' escaped. */
+static void out_value(struct xfcc_out *o, const char *s, int always_quote)
+{
+    size_t i;
+
+    if (!always_quote && strpbrk(s, ",;=\"") == NULL) {
+        out_str(o, s);
+        return;
+    }
+    out_put(o, "\"", 1);
+    for (i = 0; s[i] != '\0'; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            out_put(o, "\\", 1);
+        out_put(o, &s[i], 1);
+    }
+    out_put(o, "\"", 1);
+}
+
+/* An IA5String SAN (or the configured By) as header-safe text: bytes outside printable ASCII,
+ * and '\' itself, become "\HH", so that "\HH" always means one byte. NULL on failure. */
+static char *san_text(const unsigned char *s, size_t len)
+{
+    char *out = len <= (SIZE_MAX - 1) / 3 ? malloc(len * 3 + 1) : NULL;
+    size_t i, o = 0;
+
+    if (out == NULL)
+        return NULL;
+    for (i = 0; i < len; i++) {
+        if (s[i] < 0x20 || s[i] >= 0x7F || s[i] == '\\') {
+            out[o++] = '\\';
+            out[o++] = hex_upper[s[i] >> 4];
+            out[o++] = hex_upper[s[i] & 15];
+        } else {
+            out[o++] = (char)s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void out_field(struct xfcc_out *o, const char *key, const unsigned char *v, size_t len)
+{
+    char *text = san_text(v, len);
+
+    if (text == NULL) {
+        o->err = 1;
+        return;
+    }
+    if (o->len > 0)
+        out_put(o, ";", 1);
+    out_str(o, key);
+    out_put(o, "=", 1);
+    out_value(o, text, 0);
+    free(text);
+}
+
+/* '"' + the pem-urlencoded PEMs of <certs> (first <n>) + '"'. */
+static void out_pems(struct xfcc_out *o, X509 *const *certs, int n)
+{
+    int i;
+
+    out_put(o, "\"", 1);
+    for (i = 0; i < n && !o->err; i++) {
+        size_t len = 0;
+        unsigned char *der = der_of(certs[i], &len);
+        char *enc = der != NULL ? encode_pem_urlencoded(der, len) : NULL;
+
+        if (enc == NULL)
+            o->err = 1;
+        else
+            out_str(o, enc);
+        free(enc);
+        OPENSSL_free(der);
+    }
+    out_put(o, "\"", 1);
+}
+
+/* Every SAN of <type> in certificate order, as KEY=value fields. */
+static void out_sans(struct xfcc_out *o, const GENERAL_NAMES *sans, int type, const char *key)
+{
+    int i;
+
+    for (i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+        const ASN1_IA5STRING *s;
+
+        if (gn->type != type)
+            continue;
+        s = type == GEN_URI ? gn->d.uniformResourceIdentifier : gn->d.dNSName;
+        out_field(o, key, ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
+    }
+}
+
+char *certgate_encode_xfcc(X509 *leaf, STACK_OF(X509) *chain, const char *by)
+{
+    struct xfcc_out o = {NULL, 0, 0, 0};
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0, i;
+    char hash[2 * EVP_MAX_MD_SIZE + 1];
+    GENERAL_NAMES *sans;
+    char *subject;
+
+    if (leaf == NULL || !X509_digest(leaf, EVP_sha256(), md, &md_len))
+        return NULL;
+    for (i = 0; i < md_len; i++) {
+        hash[2 * i] = "0123456789abcdef"[md[i] >> 4];
+        hash[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
+    }
+    hash[2 * md_len] = '\0';
+    subject = cert_dn_format(X509_get_subject_name(leaf));
+    if (subject == NULL)
+        return NULL;
+    sans = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+
+    if (by != NULL && by[0] != '\0')
+        out_field(&o, "By", (const unsigned char *)by, strlen(by));
+    if (o.len > 0)
+        out_put(&o, ";", 1);
+    out_str(&o, "Hash=");
+    out_str(&o, hash);
+    out_str(&o, ";Cert=");
+    out_pems(&o, &leaf, 1);
+    if (chain != NULL && sk_X509_num(chain) > 0) {
+        int n = sk_X509_num(chain), k;
+        X509 **certs = calloc((size_t)n, sizeof(*certs));
+
+        if (certs == NULL) {
+            o.err = 1;
+        } else {
+            for (k = 0; k < n; k++)
+                certs[k] = sk_X509_value(chain, k);
+            out_str(&o, ";Chain=");
+            out_pems(&o, certs, n);
+        }
+        free(certs);
+    }
+    out_str(&o, ";Subject=");
+    out_value(&o, subject, 1);
+    out_sans(&o, sans, GEN_URI, "URI");
+    out_sans(&o, sans, GEN_DNS, "DNS");
+
+    GENERAL_NAMES_free(sans);
+    free(subject);
+    if (o.err) {
+        free(o.p);
+        return NULL;
+    }
+    return o.p;
 }

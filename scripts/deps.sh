@@ -4,13 +4,20 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libssl-dev libuv1-dev libyaml-dev libcmocka-dev clang
-clang-format libclang-rt-14-dev curl openssl python3 ca-certificates procps"
+clang-format libclang-rt-14-dev curl openssl python3 ca-certificates procps
+nodejs npm python3-cryptography"
+
+# Names that installed packages provide: NodeSource's nodejs provides (and
+# conflicts with) npm, so asking apt for npm there would fight over nodejs.
+provided=$(dpkg-query -W -f='${db:Status-Abbrev} ${Provides}\n' 2>/dev/null |
+    sed -n 's/^ii *//p' | tr ',' '\n' | sed 's/ *(.*//; s/^ *//' || true)
 
 missing=
 for p in $PACKAGES; do
     # "install ok installed" is the only state that means the package is usable.
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [ "$st" = "install ok installed" ] || missing="$missing $p"
+    [ "$st" = "install ok installed" ] && continue
+    printf '%s\n' "$provided" | grep -qx "$p" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 

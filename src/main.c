@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/decode.h"
 #include "cli/verify.h"
 #include "config/config.h"
 #include "core/gateway.h"
@@ -103,10 +104,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "verify"))
         return cli_verify(argc - 2, argv + 2);
-    if (!strcmp(cmd, "decode")) {
-        fprintf(stderr, "certgate %s: not available in this version\n", cmd);
-        return 2;
-    }
+    if (!strcmp(cmd, "decode"))
+        return cli_decode(argc - 2, argv + 2);
     fprintf(stderr, "certgate: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

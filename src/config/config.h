@@ -25,6 +25,9 @@ struct config *config_from_args(int argc, char **argv, struct cfg_error *err);
 /* Free everything <cfg> owns; NULL is fine. */
 void config_free(struct config *cfg);
 
+/* "10.0.0.0/8", "fd00::/8" or a single address -> <out>. 0, or -1 when it is
+ * not an address, the prefix is out of range or host bits are set. */
+int config_parse_cidr(const char *s, struct cfg_cidr *out);
 /* "10s", "500ms", "5m", "1h", "1m30s" -> milliseconds. 0 on success, -1 on
  * error; a bare number without a unit is an error (docs/config.md). */
 int config_parse_duration(const char *s, uint64_t *ms);

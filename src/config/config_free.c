@@ -77,6 +77,12 @@ static void free_listener(struct cfg_listener *l)
         cfg_policy_clear(l->client_auth.policy);
         free(l->client_auth.policy);
     }
+    if (l->client_cert.auth.policy_inline && l->client_cert.auth.policy) {
+        cfg_policy_clear(l->client_cert.auth.policy);
+        free(l->client_cert.auth.policy);
+    }
+    free(l->client_cert.header);
+    free(l->client_cert.trusted_proxies);
     cfg_forward_clear(&l->forward);
     for (size_t i = 0; i < l->n_routes; i++) {
         free(l->routes[i].host);

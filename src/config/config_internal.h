@@ -160,6 +160,8 @@ int ld_enum(struct loader *ld, const struct yt_node *key, const struct yt_node *
 int ld_map(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
            const struct key_rule *r);
 /* A path or a list of paths to PEM files with certificates: char ** at off, size_t at off_n. */
+int ld_client_cert(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
+                   void *obj, const struct key_rule *r);
 int ld_crl_files(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
                  const struct key_rule *r);
 int ld_cert_files(struct loader *ld, const struct yt_node *key, const struct yt_node *val,

@@ -242,11 +242,14 @@ static int h_fwd_name(struct loader *ld, const struct yt_node *key, const struct
     return header_name(ld, key, val, LD_FIELD(obj, r, char *));
 }
 
+static const struct enum_val xfcc_modes[] = {{"replace", 0}, {"append", 1}, {NULL, 0}};
+
 static const struct key_rule fwd_header_rules[] = {
     {"name", h_fwd_name, offsetof(struct cfg_fwd_header, name), 0, 1, NULL, NULL, 0},
     {"format", ld_enum, offsetof(struct cfg_fwd_header, format), 0, 0, cfg_fwd_format_names, NULL,
      0},
     {"chain", ld_bool, offsetof(struct cfg_fwd_header, chain), 0, 0, NULL, NULL, 0},
+    {"xfcc_mode", ld_enum, offsetof(struct cfg_fwd_header, xfcc_append), 0, 0, xfcc_modes, NULL, 0},
 };
 
 static int h_fwd_headers(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
@@ -521,6 +524,7 @@ static const struct key_rule listener_rules[] = {
      N_RULES(limit_rules)},
     {"forward", h_forward, 0, 0, 0, NULL, NULL, 0},
     {"routes", h_routes, 0, 0, 0, NULL, NULL, 0},
+    {"client_cert", ld_client_cert, 0, 0, 0, NULL, NULL, 0},
 };
 
 /* Names and addresses are unique across listeners. */
@@ -556,6 +560,10 @@ static int one_listener(struct loader *ld, const struct yt_node *m, struct cfg_l
         return ld_error(ld, m, "out of memory");
     if (ld_walk(ld, m, "in a listener", &set, 1) || check_unique(ld, m, ls, i))
         return -1;
+    if (l->client_cert.from_header && l->client_auth.mode != CA_IGNORE)
+        return ld_error(ld, yt_map_key(m, "client_cert"),
+                        "a listener takes the client certificate from the TLS handshake "
+                        "(client_auth) or from a trusted gateway's header (client_cert), not both");
     if (l->routes)
         return 0;
     /* no routes: everything goes to the default backend */

@@ -85,10 +85,29 @@ struct cfg_limits {
     size_t connections;  /* default 10000, per listener across all workers */
 };
 
+/* An IPv4 or IPv6 network, for trusted_proxies. */
+struct cfg_cidr {
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network address, host bits zero */
+    int prefix;             /* 0..32 or 0..128 */
+};
+
+/* client_cert: {source: header, ...} (SPEC §6): the certificate arrives in a
+ * header from a trusted upstream gateway instead of from a handshake. */
+struct cfg_client_cert {
+    int from_header; /* source: header (source: tls is the default) */
+    char *header;    /* default X-ARR-ClientCert */
+    int format;      /* enum certgate_format, default CERTGATE_FMT_AUTO */
+    struct cfg_cidr *trusted_proxies;
+    size_t n_trusted_proxies;
+    struct cfg_client_auth auth; /* its policy: named or inline (mode unused) */
+};
+
 struct cfg_fwd_header {
     char *name; /* "" = not sent */
     enum cfg_fwd_format format;
-    int chain; /* rfc9440: also Client-Cert-Chain */
+    int chain;       /* rfc9440: also Client-Cert-Chain */
+    int xfcc_append; /* xfcc_mode: append — keep a trusted proxy's XFCC, add ours */
 };
 
 /* Identity header names; NULL = that header is off. */
@@ -122,6 +141,7 @@ struct cfg_listener {
     struct cfg_cert *certs;
     size_t n_certs;
     struct cfg_client_auth client_auth;
+    struct cfg_client_cert client_cert;
     struct cfg_timeouts timeouts;
     struct cfg_limits limits;
     struct cfg_forward forward;

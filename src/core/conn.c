@@ -31,14 +31,7 @@ static void conn_free(struct conn *c)
 {
     struct worker *w = c->w;
     proxy_exchange_free(c);
-    X509_free(c->cert.leaf);
-    sk_X509_pop_free(c->cert.chain, X509_free);
-    certgate_identity_free(&c->cert.id);
-    if (c->cert.values) {
-        for (size_t i = 0; i < c->l->cfg->forward.n_headers; i++)
-            free(c->cert.values[i]);
-        free(c->cert.values);
-    }
+    conn_cert_set(c, NULL, NULL);
     free(c->sni);
     free(c->hdrs);
     atomic_fetch_sub(&c->l->conns, 1);
@@ -173,6 +166,24 @@ static void conn_on_handshake(struct sock *s)
 /* Move to the worker's newest config generation, so that a reload applies
  * to every request from now on, on old connections too. Returns -1 when
  * the connection's listener is gone from the new config. */
+void conn_cert_set(struct conn *c, X509 *leaf, STACK_OF(X509) *chain)
+{
+    X509_free(c->cert.leaf);
+    sk_X509_pop_free(c->cert.chain, X509_free);
+    sk_X509_pop_free(c->cert.validated, X509_free);
+    certgate_identity_free(&c->cert.id);
+    if (c->cert.values) {
+        for (size_t i = 0; i < c->l->cfg->forward.n_headers; i++)
+            free(c->cert.values[i]);
+        free(c->cert.values);
+    }
+    memset(&c->cert, 0, sizeof(c->cert));
+    c->cert.leaf = leaf;
+    c->cert.chain = chain;
+    if (leaf)
+        c->cert.id_ok = certgate_identity_from_x509(leaf, &c->cert.id) == 0;
+}
+
 int conn_follow_config(struct conn *c)
 {
     struct runtime *rt = c->w->rt;
@@ -197,6 +208,8 @@ int conn_follow_config(struct conn *c)
         free(c->cert.values);
         c->cert.values = NULL;
     }
+    sk_X509_pop_free(c->cert.validated, X509_free); /* the gate may have changed */
+    c->cert.validated = NULL;
     size_t in_max =
         nl->cfg->limits.header_bytes > CONN_IN_MIN ? nl->cfg->limits.header_bytes : CONN_IN_MIN;
     c->sock.in.max = in_max > c->sock.in.len ? in_max : c->sock.in.len;
@@ -239,6 +252,7 @@ static void peer_name(struct conn *c)
     c->peer_ip[0] = 0;
     if (uv_tcp_getpeername(&c->sock.tcp, (struct sockaddr *)&ss, &len) != 0)
         return;
+    c->peer = ss;
     if (ss.ss_family == AF_INET)
         uv_ip4_name((struct sockaddr_in *)&ss, c->peer_ip, sizeof(c->peer_ip));
     else if (ss.ss_family == AF_INET6)

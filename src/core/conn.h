@@ -20,6 +20,9 @@ int conn_write(struct conn *c, const void *data, size_t len);
 /* Close: <graceful> flushes what is queued and lingers; else drop now.
  * Marks the connection; the memory goes when libuv has closed its handles. */
 void conn_close(struct conn *c, int graceful);
+/* Make <leaf> (with <chain>, leaf first; both owned now; NULLs clear) the
+ * client certificate of the requests to come. */
+void conn_cert_set(struct conn *c, X509 *leaf, STACK_OF(X509) *chain);
 /* Take the worker's newest config for the next request; -1 if this
  * connection's listener is gone from it (the caller closes). */
 int conn_follow_config(struct conn *c);

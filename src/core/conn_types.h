@@ -25,6 +25,7 @@ enum conn_state {
 struct conn_cert {
     X509 *leaf;                   /* own reference, NULL without a certificate */
     STACK_OF(X509) *chain;        /* own reference: leaf + presented */
+    STACK_OF(X509) *validated;    /* the gate's validated chain, computed when a header needs it */
     unsigned char chain_hash[32]; /* SHA-256 of the chain's DER: the verdict cache key */
     int hashed;
     int id_ok;
@@ -41,6 +42,7 @@ struct conn {
     uv_timer_t timer;
     struct conn *next, *prev; /* the worker's list */
     char peer_ip[INET6_ADDRSTRLEN];
+    struct sockaddr_storage peer; /* for trusted_proxies */
     char *sni;
     int refs;    /* handlers running + the loop's own */
     int closed;  /* teardown requested */

@@ -30,6 +30,7 @@ struct rt_listener {
     struct rt_policy *gate; /* the client_auth policy; NULL with mode ignore */
     struct strip_set strip;
     atomic_size_t conns; /* open connections, all workers */
+    char *own_uri;       /* the URI SAN of its certificate: XFCC's By */
     int *fds;            /* one SO_REUSEPORT socket per worker */
 };
 

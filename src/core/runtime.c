@@ -137,8 +137,11 @@ static int build_listener(struct runtime *rt, struct rt_listener *rl, const stru
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (l->client_auth.mode != CA_IGNORE && l->client_auth.policy) {
-        rl->gate = add_policy(rt, l->client_auth.policy, err, errlen);
+    const struct cfg_policy *gp = l->client_cert.from_header         ? l->client_cert.auth.policy
+                                  : l->client_auth.mode != CA_IGNORE ? l->client_auth.policy
+                                                                     : NULL;
+    if (gp) {
+        rl->gate = add_policy(rt, gp, err, errlen);
         if (rl->gate == NULL)
             return -1;
     }
@@ -150,6 +153,7 @@ static int build_listener(struct runtime *rt, struct rt_listener *rl, const stru
         rl->tls = tls_server_new(l, verdict_tls_gate, err, errlen);
         if (rl->tls == NULL)
             return -1;
+        rl->own_uri = tls_server_own_uri(rl->tls);
     }
     return open_listener(rt, rl, prev, err, errlen);
 }
@@ -238,6 +242,7 @@ void runtime_unref(struct runtime *rt)
     for (size_t i = 0; i < rt->n_listeners; i++) {
         struct rt_listener *rl = &rt->listeners[i];
         tls_server_free(rl->tls);
+        free(rl->own_uri);
         strip_set_free(&rl->strip);
         for (int w = 0; rl->fds && w < rt->n_workers; w++)
             if (rl->fds[w] >= 0)

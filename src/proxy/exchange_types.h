@@ -54,6 +54,8 @@ struct exchange {
     int chunked_to_10;   /* the backend chunked a body for an HTTP/1.0 client */
     int expect_continue; /* the client waits for 100 Continue before its body */
     int sent_continue;
+    const char *xfcc_in; /* a trusted proxy's XFCC (xfcc_mode: append), in the head */
+    size_t xfcc_in_len;
 };
 
 #endif

@@ -6,6 +6,9 @@
 
 #include "core/conn.h"
 #include "http/http_parse.h"
+#include "core/runtime.h"
+#include <certgate/policy.h>
+#include <stdio.h>
 
 static const char *const hop_by_hop[] = {
     "connection",      "keep-alive",        "proxy-connection", "te", "upgrade", "expect",
@@ -89,6 +92,18 @@ static int emit_str(forward_emit_fn emit, void *arg, const char *name, const cha
     return emit(arg, name, strlen(name), value, strlen(value));
 }
 
+/* The chain a backend is told about: the validated one (leaf first, up to the
+ * anchor), computed once per certificate; what the client sent otherwise. */
+static STACK_OF(X509) *validated_chain(struct conn *c)
+{
+    if (c->cert.validated == NULL && c->l->gate) {
+        struct certgate_judgement j;
+        certgate_policy_judge(c->l->gate->policy, c->cert.leaf, c->cert.chain, &j, NULL,
+                              &c->cert.validated);
+    }
+    return c->cert.validated ? c->cert.validated : c->cert.chain;
+}
+
 static const char *cert_value(struct conn *c, size_t i)
 {
     const struct cfg_forward *f = &c->l->cfg->forward;
@@ -97,10 +112,28 @@ static const char *cert_value(struct conn *c, size_t i)
         if (c->cert.values == NULL)
             return NULL;
     }
-    if (c->cert.values[i] == NULL)
+    if (c->cert.values[i] != NULL)
+        return c->cert.values[i];
+    if (f->headers[i].format == FWD_XFCC)
+        c->cert.values[i] = certgate_encode_xfcc(c->cert.leaf, validated_chain(c), c->l->own_uri);
+    else
         c->cert.values[i] =
             certgate_encode(c->cert.leaf, (enum certgate_format)f->headers[i].format);
     return c->cert.values[i];
+}
+
+/* xfcc_mode: append — the trusted proxy's elements, then ours after a ','. */
+static int emit_xfcc_append(struct conn *c, const char *name, const char *ours,
+                            forward_emit_fn emit, void *arg)
+{
+    struct buf b;
+    buf_init(&b, c->ex.xfcc_in_len + strlen(ours) + 2);
+    int rc = buf_append(&b, c->ex.xfcc_in, c->ex.xfcc_in_len) < 0 || buf_puts(&b, ",") < 0 ||
+                     buf_puts(&b, ours) < 0
+                 ? -1
+                 : emit(arg, name, strlen(name), b.data, b.len);
+    buf_free(&b);
+    return rc;
 }
 
 static int emit_cert(struct conn *c, forward_emit_fn emit, void *arg)
@@ -110,12 +143,18 @@ static int emit_cert(struct conn *c, forward_emit_fn emit, void *arg)
         const struct cfg_fwd_header *fh = &f->headers[i];
         if (fh->name == NULL || fh->name[0] == 0)
             continue;
-        if (emit_str(emit, arg, fh->name, cert_value(c, i)) < 0)
+        const char *v = cert_value(c, i);
+        int r = fh->format == FWD_XFCC && fh->xfcc_append && c->ex.xfcc_in && v
+                    ? emit_xfcc_append(c, fh->name, v, emit, arg)
+                    : emit_str(emit, arg, fh->name, v);
+        if (r < 0)
             return -1;
-        if (fh->format == FWD_RFC9440 && fh->chain && c->cert.chain) {
-            char *v = certgate_encode_rfc9440_chain(c->cert.chain);
-            int r = (v && v[0]) ? emit_str(emit, arg, "Client-Cert-Chain", v) : 0;
-            free(v);
+        if (fh->format == FWD_RFC9440 && fh->chain) {
+            char *cv = certgate_encode_rfc9440_chain(validated_chain(c));
+            char hname[300];
+            snprintf(hname, sizeof(hname), "%s-Chain", fh->name); /* Client-Cert-Chain */
+            r = (cv && cv[0]) ? emit_str(emit, arg, hname, cv) : 0;
+            free(cv);
             if (r < 0)
                 return -1;
         }

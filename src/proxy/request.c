@@ -11,6 +11,7 @@
 #include "http/http_parse.h"
 #include "proxy/echo.h"
 #include "proxy/forward.h"
+#include "proxy/header_source.h"
 #include "proxy/relay.h"
 #include "proxy/respond.h"
 #include "proxy/verdict.h"
@@ -84,6 +85,19 @@ static enum certgate_reason decide(struct conn *c, const struct cfg_route *route
     if (have && gate)
         g = verdict_of(c, gate, detail, dlen);
     *verify = verify_string(g, have);
+    if (c->l->cfg->client_cert.from_header && gate) {
+        /* a trusted gateway's header: like require, but policy none bypasses */
+        if (route->policy_none)
+            return CERTGATE_OK;
+        if (!have)
+            return verdict_of(c, gate, detail, dlen);
+        if (g != CERTGATE_OK)
+            return g;
+        if (rp == NULL || rp == gate)
+            return CERTGATE_OK;
+        *by = rp;
+        return verdict_of(c, rp, detail, dlen);
+    }
     if (!c->l->cfg->tls || ca->mode == CA_IGNORE || gate == NULL) {
         if (route->policy_none || rp == NULL)
             return CERTGATE_OK;
@@ -110,6 +124,27 @@ static enum certgate_reason decide(struct conn *c, const struct cfg_route *route
     }
     *by = rp;
     return verdict_of(c, rp, detail, dlen);
+}
+
+/* xfcc_mode: append keeps the XFCC a trusted proxy sent; remember it before the strip. */
+static void xfcc_keep(struct conn *c, const struct http_request *req)
+{
+    const struct cfg_forward *f = &c->l->cfg->forward;
+    const struct cfg_client_cert *cc = &c->l->cfg->client_cert;
+    c->ex.xfcc_in = NULL;
+    if (!header_source_trusted(&c->peer, cc->trusted_proxies, cc->n_trusted_proxies))
+        return;
+    for (size_t i = 0; i < f->n_headers; i++) {
+        if (f->headers[i].format != FWD_XFCC || !f->headers[i].xfcc_append)
+            continue;
+        for (size_t j = 0; j < req->num_headers; j++)
+            if (strip_name_match(req->headers[j].name, req->headers[j].name_len,
+                                 "x-forwarded-client-cert") &&
+                req->headers[j].value_len) {
+                c->ex.xfcc_in = req->headers[j].value; /* the head stays until forwarded */
+                c->ex.xfcc_in_len = req->headers[j].value_len;
+            }
+    }
 }
 
 static int host_matches_sni(const struct conn *c, const struct http_request *req)
@@ -169,6 +204,15 @@ void request_begin(struct conn *c, struct http_request *req)
     ex->req_done = req->body == HTTP_BODY_NONE;
     atomic_fetch_add(&c->rt->metrics->requests_total, 1);
 
+    if (c->l->cfg->client_cert.from_header) {
+        if (header_source_take(c, req, detail, sizeof(detail)) < 0) {
+            buf_consume(&c->sock.in, head_len);
+            respond_reject(c, CERTGATE_MALFORMED, verdict_status(c->l->gate, CERTGATE_MALFORMED),
+                           detail);
+            return;
+        }
+        xfcc_keep(c, req);
+    }
     /* SPEC §5: nothing the client sent may pose as certgate's own headers */
     strip_apply(&c->l->strip, req->headers, req->num_headers);
     forward_mark_hop_by_hop(req);

@@ -111,6 +111,9 @@ int strip_set_init(struct strip_set *s, const struct cfg_listener *l)
         rc |= set_add(s, &cap, id->sha256, "");
         rc |= set_add(s, &cap, id->not_before, "");
         rc |= set_add(s, &cap, id->not_after, "");
+        /* the header a trusted gateway forwards: read first, then stripped too */
+        if (l->client_cert.from_header)
+            rc |= set_add(s, &cap, l->client_cert.header, "");
     }
     if (rc != 0) {
         strip_set_free(s);

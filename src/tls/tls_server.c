@@ -501,3 +501,24 @@ void tls_server_peer(SSL *ssl, struct tls_peer *p)
     }
     p->chain = pe->chain;
 }
+
+char *tls_server_own_uri(const struct tls_server *ts)
+{
+    X509 *x = SSL_CTX_get0_certificate(ts->ctxs[0].ctx);
+    GENERAL_NAMES *gens = x ? X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL) : NULL;
+    char *uri = NULL;
+    for (int i = 0; gens && uri == NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+        GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type == GEN_URI)
+            uri = strndup((const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
+                          (size_t)ASN1_STRING_length(g->d.uniformResourceIdentifier));
+    }
+    GENERAL_NAMES_free(gens);
+    /* a URI with a control byte or a quote is not put into a header */
+    for (char *p = uri; p && *p; p++)
+        if ((unsigned char)*p < 0x21 || *p == 0x7f || *p == '"' || *p == ',' || *p == ';') {
+            free(uri);
+            return NULL;
+        }
+    return uri;
+}

@@ -37,6 +37,9 @@ struct tls_peer {
     const char *sni;    /* NULL if the client sent none */
 };
 
+/* The first URI SAN of the default certificate (XFCC's By), malloc'd, or NULL. */
+char *tls_server_own_uri(const struct tls_server *ts);
+
 /* Fill <p> from a finished handshake. */
 void tls_server_peer(SSL *ssl, struct tls_peer *p);
 

@@ -39,7 +39,7 @@ static struct config *expect_ok(const char *yaml)
 static void test_listener_keys(void **state)
 {
     expect_err(L "    tsl: {}\n", "c.yaml:4:5: unknown key 'tsl' in a listener (valid keys: name, "
-                                  "address, tls, timeouts, limits, forward, routes)");
+                                  "address, tls, timeouts, limits, forward, routes, client_cert)");
     expect_err("listeners:\n  - address: :1\n",
                "c.yaml:2:5: missing required key 'name' in a listener");
     expect_err("listeners:\n  - {name: a}\n",

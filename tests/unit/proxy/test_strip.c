@@ -76,11 +76,11 @@ static void test_well_known_only(void **state)
 static void test_listener_names(void **state)
 {
     struct cfg_fwd_header fwd[] = {
-        {"X-My_Cert", FWD_BASE64_DER, 0},        /* custom, '_' normalized */
-        {"", FWD_HEX, 0},                        /* empty: not sent, contributes nothing */
-        {"X-ARR-ClientCert", FWD_BASE64_DER, 0}, /* already well-known: no duplicate */
-        {"Cert-9440", FWD_RFC9440, 1},
-        {"Other-9440", FWD_RFC9440, 0},
+        {"X-My_Cert", FWD_BASE64_DER, 0, 0},        /* custom, '_' normalized */
+        {"", FWD_HEX, 0, 0},                        /* empty: not sent, contributes nothing */
+        {"X-ARR-ClientCert", FWD_BASE64_DER, 0, 0}, /* already well-known: no duplicate */
+        {"Cert-9440", FWD_RFC9440, 1, 0},
+        {"Other-9440", FWD_RFC9440, 0, 0},
     };
     struct cfg_listener l;
     struct strip_set s;
@@ -116,7 +116,7 @@ static void test_listener_names(void **state)
 
 static void test_apply(void **state)
 {
-    struct cfg_fwd_header fwd[] = {{"X-My-Cert", FWD_PEM_URLENCODED, 0}};
+    struct cfg_fwd_header fwd[] = {{"X-My-Cert", FWD_PEM_URLENCODED, 0, 0}};
     struct cfg_listener l;
     struct strip_set s;
     struct http_header h[] = {
