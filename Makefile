@@ -63,13 +63,18 @@ $(BUILD)/examples/judge-shared: examples/judge.c $(BUILD)/libcertgate.so
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -Iinclude -o $@ $< -L$(BUILD) -lcertgate -Wl,-rpath,$(abspath $(BUILD)) -lssl -lcrypto $(LDFLAGS)
 
-lib-check: $(BUILD)/examples/judge $(BUILD)/examples/judge-shared
+# examples/backend.c: an HTTP backend that decodes the forwarded certificate and judges it
+$(BUILD)/examples/backend: examples/backend.c $(BUILD)/libcertgate.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -Iinclude -o $@ $< $(BUILD)/libcertgate.a -lssl -lcrypto $(LDFLAGS)
+
+lib-check: $(BUILD)/examples/judge $(BUILD)/examples/judge-shared $(BUILD)/examples/backend
 	@scripts/lib-check.sh $(BUILD)
 
 interop-deps:
 	@scripts/interop-deps.sh
 
-e2e: $(BUILD)/certgate interop-deps
+e2e: $(BUILD)/certgate $(BUILD)/examples/backend interop-deps
 	python3 tests/e2e/run.py --binary $(BUILD)/certgate
 
 asan: interop-deps

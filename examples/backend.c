@@ -27,7 +27,8 @@
 
 #define HEAD_MAX 32768 /* request line and headers; a PEM header is a few KiB */
 
-/* Read until the blank line that ends the headers. Returns the head's length, or -1. */
+/* Read until the blank line that ends the headers. Returns the head's length, -1 when it is
+ * cut short or too long, -2 when the peer closed without a byte (a port probe). */
 static int read_head(int fd, char *buf, size_t cap)
 {
     size_t n = 0;
@@ -35,7 +36,7 @@ static int read_head(int fd, char *buf, size_t cap)
     while (n + 1 < cap) {
         ssize_t got = read(fd, buf + n, cap - 1 - n);
         if (got <= 0)
-            return -1;
+            return n == 0 ? -2 : -1;
         n += (size_t)got;
         buf[n] = '\0';
         if (strstr(buf, "\r\n\r\n") != NULL)
@@ -109,8 +110,10 @@ static void respond(int fd, int status, const char *body)
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
                      status, phrase(status), strlen(body));
-    if (write(fd, head, (size_t)n) < 0 || write(fd, body, strlen(body)) < 0)
-        perror("write");
+    /* MSG_NOSIGNAL: a client that went away must not kill the server with SIGPIPE. */
+    if (send(fd, head, (size_t)n, MSG_NOSIGNAL) < 0 ||
+        send(fd, body, strlen(body), MSG_NOSIGNAL) < 0)
+        perror("send");
 }
 
 /* Judge one request's head; write the JSON answer into <out> and return the status. */
@@ -209,9 +212,10 @@ int main(int argc, char **argv)
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0)
             continue;
-        if (read_head(fd, head, sizeof(head)) < 0) {
+        int got = read_head(fd, head, sizeof(head)); /* -2: a probe that sent nothing */
+        if (got == -1) {
             respond(fd, 400, "{\"error\":\"BadRequest\",\"detail\":\"incomplete request head\"}\n");
-        } else {
+        } else if (got >= 0) {
             char *body = NULL;
             size_t body_len = 0;
             FILE *out = open_memstream(&body, &body_len);
