@@ -18,6 +18,11 @@ static void usage(FILE *f)
                "               [--client-auth ignore|request|optional|require]\n"
                "               [--forward NAME=FORMAT]... [--backend URL|echo] [--workers N]\n"
                "  certgate check -c certgate.yaml\n"
+               "  certgate verify [--ca F]... [--untrusted F]... [--issuer DN|F]... [--at TIME]\n"
+               "               [--crl F]... [--depth N] [--eku clientAuth|serverAuth|any|none]\n"
+               "               [--allow-cn X]... [-c FILE --policy NAME] [--json] cert.pem\n"
+               "  certgate decode [--format auto|base64-der|pem-urlencoded|hex|rfc9440|xfcc] "
+               "VALUE|-\n"
                "  certgate version\n");
 }
 
