@@ -1,5 +1,6 @@
 #include "proxy/header_source.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -7,6 +8,7 @@
 #include <certgate/certgate.h>
 
 #include "core/conn.h"
+#include "proxy/strip.h"
 
 static int prefix_match(const unsigned char *a, const unsigned char *net, int bits)
 {
@@ -50,8 +52,18 @@ int header_source_take(struct conn *c, const struct http_request *req, char *det
 {
     const struct cfg_client_cert *cc = &c->l->cfg->client_cert;
     conn_cert_set(c, NULL, NULL); /* every request carries its own certificate */
-    if (!header_source_trusted(&c->peer, cc->trusted_proxies, cc->n_trusted_proxies))
-        return 0; /* the strip removes what an untrusted peer sent */
+    if (!header_source_trusted(&c->peer, cc->trusted_proxies, cc->n_trusted_proxies)) {
+        /* the strip removes what an untrusted peer sent; a rejection will say so */
+        char norm[128];
+        size_t n = strlen(cc->header) < sizeof(norm) - 1 ? strlen(cc->header) : sizeof(norm) - 1;
+        for (size_t i = 0; i < n; i++)
+            norm[i] = cc->header[i] == '_' ? '-' : (char)tolower((unsigned char)cc->header[i]);
+        norm[n] = 0;
+        for (size_t i = 0; i < req->num_headers; i++)
+            if (strip_name_match(req->headers[i].name, req->headers[i].name_len, norm))
+                c->ex.untrusted_header = 1;
+        return 0;
+    }
     const struct http_header *found = NULL;
     size_t lines = 0;
     for (size_t i = 0; i < req->num_headers; i++) {

@@ -247,6 +247,12 @@ void request_begin(struct conn *c, struct http_request *req)
     enum certgate_reason r = decide(c, route, &verify, &by, detail, sizeof(detail));
     ex->verify = verify;
     if (r != CERTGATE_OK) {
+        if (r == CERTGATE_NOT_FOUND && ex->untrusted_header) {
+            size_t n = strlen(detail);
+            snprintf(detail + n, sizeof(detail) - n,
+                     " (a %s header from %s was ignored: that address is not in trusted_proxies)",
+                     c->l->cfg->client_cert.header, c->peer_ip);
+        }
         buf_consume(&c->sock.in, head_len);
         respond_reject(c, r, verdict_status(by, r), detail);
         return;

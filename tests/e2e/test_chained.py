@@ -377,7 +377,10 @@ class ChainedGatewaysTest(CertgateTestCase):
             with self.subTest(k):
                 v = encode(CHAINS[k][2], valid["der"])
                 res = self.straight_to_b(k, [v], source=UNTRUSTED_PEER)
-                self.assertJsonError(res, 401, "ClientCertificateNotFound")
+                body = self.assertJsonError(res, 401, "ClientCertificateNotFound")
+                # the person who sees the 401 learns why the header did not count
+                self.assertIn(f"from {UNTRUSTED_PEER} was ignored", body["detail"])
+                self.assertIn("trusted_proxies", body["detail"])
                 self.assertNothingReached(self.be)
 
     def test_malformed_or_repeated_header_from_an_untrusted_peer_is_ignored_too(self):
