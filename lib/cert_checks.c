@@ -355,22 +355,29 @@ void cert_check_revocation(struct cert_judging *g, const struct cert_run *r)
 
     if (g->p->crls == NULL || g->chain == NULL)
         return;
-    iname = r->crl != NULL ? X509_CRL_get_issuer(r->crl) : X509_get_issuer_name(g->leaf);
+    /* the certificate whose status could not be learned: the leaf, or a CA with scope: chain */
+    X509 *who = r->crl_err_cert != NULL ? r->crl_err_cert : g->leaf;
+    char *wdn = who == g->leaf ? NULL : cert_dn_format(X509_get_subject_name(who));
+    const char *wname = wdn != NULL ? wdn : g->ldn;
+    iname = r->crl_err != X509_V_OK ? X509_get_issuer_name(who)
+            : r->crl != NULL        ? X509_CRL_get_issuer(r->crl)
+                                    : X509_get_issuer_name(g->leaf);
     iss = cert_dn_format(iname);
-    if (r->crl_err == X509_V_ERR_UNABLE_TO_GET_CRL) {
+    if (r->revoked) {
+        /* a known revocation outweighs any status that could not be learned */
+        j->revocation = CERTGATE_REVOKED;
+        revoked_sentence(g, r, buf, sizeof(buf));
+    } else if (r->crl_err == X509_V_ERR_UNABLE_TO_GET_CRL) {
         j->revocation = CERTGATE_REVOCATION_UNKNOWN;
         cert_text_set(buf, sizeof(buf),
                       "revocation status of '%s' is unknown: no CRL of its issuer '%s' was given",
-                      g->ldn, iss != NULL ? iss : "(unprintable)");
+                      wname, iss != NULL ? iss : "(unprintable)");
     } else if (r->crl_err != X509_V_OK || r->crl == NULL) {
         j->revocation = CERTGATE_REVOCATION_UNKNOWN;
         cert_text_set(buf, sizeof(buf),
                       "revocation status of '%s' is unknown: the CRL of '%s' cannot be used (%s)",
-                      g->ldn, iss != NULL ? iss : "(unprintable)",
+                      wname, iss != NULL ? iss : "(unprintable)",
                       X509_verify_cert_error_string(r->crl_err));
-    } else if (r->revoked) {
-        j->revocation = CERTGATE_REVOKED;
-        revoked_sentence(g, r, buf, sizeof(buf));
     } else {
         j->crl_this_update = r->crl_this;
         j->crl_next_update = r->crl_next;
@@ -383,6 +390,7 @@ void cert_check_revocation(struct cert_judging *g, const struct cert_run *r)
                       r->crl_next ? when : "", r->crl_next ? ")" : "");
     }
     free(iss);
+    free(wdn);
     if (j->revocation != CERTGATE_OK)
         cert_text_set(j->revocation_detail, sizeof(j->revocation_detail), "%s", buf);
     if (g->report != NULL)

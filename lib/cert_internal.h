@@ -102,6 +102,7 @@ struct certgate_policy {
     STACK_OF(X509) *roots;         /* anchors, searched without the store lock */
     STACK_OF(X509) *intermediates; /* untrusted helpers */
     STACK_OF(X509_CRL) *crls;      /* NULL when the policy has none */
+    int crl_scope_chain;           /* every CA's CRL required, not only the leaf's */
     STACK_OF(X509_NAME) *issuer_dns; /* allowed_issuers as DNs */
     STACK_OF(X509) *issuer_certs;    /* allowed_issuers as certificates */
     int pinned;                      /* allowed_issuers given */
@@ -124,6 +125,8 @@ struct cert_run {
     time_t crl_this, crl_next;
     X509 *revoked_cert;    /* the certificate a CRL revoked (leaf or CA), up-ref'd */
     X509_CRL *revoked_crl; /* the CRL that revoked it, up-ref'd */
+    int crl_scope_chain;
+    X509 *crl_err_cert; /* the certificate <crl_err> is about, up-ref'd */
 };
 
 /* One judgement in progress. */

@@ -90,11 +90,16 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
         r->revoked = 1;
         return 1;
     }
-    if (err == X509_V_ERR_UNABLE_TO_GET_CRL && X509_STORE_CTX_get_error_depth(ctx) > 0)
-        return 1; /* no CRL given for an intermediate's issuer: only the leaf's is required */
+    if (err == X509_V_ERR_UNABLE_TO_GET_CRL && X509_STORE_CTX_get_error_depth(ctx) > 0 &&
+        !r->crl_scope_chain)
+        return 1; /* scope leaf: no CRL given for a CA's issuer is not an unknown status */
     if (is_crl_error(err) || X509_STORE_CTX_get0_current_crl(ctx) != NULL) {
-        if (r->crl_err == X509_V_OK)
+        if (r->crl_err == X509_V_OK) {
+            X509 *x = X509_STORE_CTX_get_current_cert(ctx);
             r->crl_err = err;
+            if (x != NULL && X509_STORE_CTX_get_error_depth(ctx) > 0 && X509_up_ref(x))
+                r->crl_err_cert = x;
+        }
         return 1;
     }
     return 0;
@@ -314,6 +319,7 @@ struct certgate_policy *certgate_policy_new(const struct certgate_policy_spec *s
     }
     p->max_depth = spec->max_depth;
     p->eku = spec->eku;
+    p->crl_scope_chain = spec->crl_scope_chain;
     p->min_rsa_bits = spec->min_rsa_bits == 0  ? 2048
                       : spec->min_rsa_bits < 0 ? -1
                                                : spec->min_rsa_bits;
@@ -364,7 +370,8 @@ int certgate_policy_judge(const struct certgate_policy *p, X509 *leaf, STACK_OF(
 {
     struct cert_judging g;
     struct cert_run r = {
-        p != NULL ? p->eku : CERTGATE_EKU_NONE, -1, 0, X509_V_OK, NULL, 0, 0, NULL, NULL};
+        p != NULL ? p->eku : CERTGATE_EKU_NONE, -1,  0, X509_V_OK, NULL, 0, 0, NULL, NULL,
+        p != NULL ? p->crl_scope_chain : 0,     NULL};
     STACK_OF(X509) *untrusted, *joined = NULL;
     X509_STORE_CTX *ctx = NULL;
     char *ldn = NULL, buf[320];
@@ -451,6 +458,7 @@ out:
     }
     X509_CRL_free(r.crl);
     X509_free(r.revoked_cert);
+    X509_free(r.crl_err_cert);
     X509_CRL_free(r.revoked_crl);
     X509_STORE_CTX_free(ctx);
     sk_X509_free(joined);

@@ -55,6 +55,9 @@ struct certgate_policy_spec {
     size_t n_allowed_issuer_files;
     const char *const *crl_files; /* PEM/DER CRLs; when given, the leaf is checked against them */
     size_t n_crl_files;
+    /* 0 (scope: leaf): the leaf's CRL is required, a CA's is checked when given;
+     * 1 (scope: chain): every certificate's issuer must have given a CRL. */
+    int crl_scope_chain;
     int max_depth; /* most CA certificates above the leaf (intermediates + anchor); 0 = none */
     enum certgate_eku eku;
     int min_rsa_bits;          /* 0 = 2048; negative = no check */

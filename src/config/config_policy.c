@@ -294,12 +294,15 @@ static int h_status(struct loader *ld, const struct yt_node *key, const struct y
 
 static const struct enum_val revocation_modes[] = {{"off", REV_OFF}, {"crl", REV_CRL}, {NULL, 0}};
 static const struct enum_val fail_modes[] = {{"closed", 0}, {"open", 1}, {NULL, 0}};
+static const struct enum_val scopes[] = {{"leaf", 0}, {"chain", 1}, {NULL, 0}};
 
 static const struct key_rule revocation_rules[] = {
     {"mode", ld_enum, offsetof(struct cfg_revocation, mode), 0, 0, revocation_modes, NULL, 0},
     {"fail", ld_enum, offsetof(struct cfg_revocation, fail_open), 0, 0, fail_modes, NULL, 0},
     {"crl", ld_crl_files, offsetof(struct cfg_revocation, crl),
      offsetof(struct cfg_revocation, n_crl), 0, NULL, NULL, 0},
+    {"scope", ld_enum, offsetof(struct cfg_revocation, scope_chain), 0, 0, scopes, NULL, 0},
+    {"crl_refresh", ld_duration, offsetof(struct cfg_revocation, refresh_ms), 0, 0, NULL, NULL, 0},
 };
 
 static int h_revocation(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
@@ -405,6 +408,8 @@ static int inherit_from(struct cfg_policy *c, const struct cfg_policy *parent)
     if (c->revocation.mode == REV_UNSET) {
         c->revocation.mode = parent->revocation.mode;
         c->revocation.fail_open = parent->revocation.fail_open;
+        c->revocation.scope_chain = parent->revocation.scope_chain;
+        c->revocation.refresh_ms = parent->revocation.refresh_ms;
         rc |= strv_copy(&c->revocation.crl, &c->revocation.n_crl, parent->revocation.crl,
                         parent->revocation.n_crl);
     }

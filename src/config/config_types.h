@@ -34,9 +34,11 @@ enum cfg_revocation_mode { REV_UNSET = -1, REV_OFF = 0, REV_CRL };
 
 /* revocation: {mode, fail, crl} (SPEC §7). OCSP comes with issue 5. */
 struct cfg_revocation {
-    int mode;      /* enum cfg_revocation_mode; REV_UNSET until loaded or inherited */
-    int fail_open; /* fail: open — a status that cannot be learned lets the client in */
-    char **crl;    /* CRL files, absolute */
+    int mode;            /* enum cfg_revocation_mode; REV_UNSET until loaded or inherited */
+    int fail_open;       /* fail: open — a status that cannot be learned lets the client in */
+    int scope_chain;     /* scope: chain — every CA's CRL is required, not only the leaf's */
+    uint64_t refresh_ms; /* crl_refresh: re-read changed CRL files this often; 0 = on reload only */
+    char **crl;          /* CRL files, absolute */
     size_t n_crl;
 };
 

@@ -12,6 +12,7 @@
 struct gateway {
     uv_loop_t loop;
     uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t crl_timer; /* revocation: {crl_refresh}: look for new CRL files */
     struct worker *workers;
     int n_workers;
     struct runtime *rt;
@@ -24,6 +25,7 @@ static void close_signals(struct gateway *gw)
     uv_close((uv_handle_t *)&gw->sig_term, NULL);
     uv_close((uv_handle_t *)&gw->sig_int, NULL);
     uv_close((uv_handle_t *)&gw->sig_hup, NULL);
+    uv_close((uv_handle_t *)&gw->crl_timer, NULL);
 }
 
 static void on_stop(uv_signal_t *s, int signum)
@@ -38,11 +40,12 @@ static void on_stop(uv_signal_t *s, int signum)
     close_signals(gw);
 }
 
-/* SIGHUP: load the file again and swap the whole generation; a bad file
- * keeps the old one serving and says why. */
-static void on_hup(uv_signal_t *s, int signum)
+static void arm_crl_timer(struct gateway *gw);
+
+/* Load the file again and swap the whole generation; a bad file keeps the
+ * old one serving and says why. */
+static void reload(struct gateway *gw, const char *why)
 {
-    struct gateway *gw = s->data;
     struct cfg_error cerr = {{0}};
     char err[512] = "";
     const char *path = gw->rt->cfg->path;
@@ -65,8 +68,31 @@ static void on_hup(uv_signal_t *s, int signum)
         worker_reload(&gw->workers[i], rt);
     runtime_unref(gw->rt);
     gw->rt = rt;
-    log_msg("info", "configuration reloaded from %s (generation %llu)", path,
-            (unsigned long long)rt->generation);
+    log_msg("info", "configuration reloaded from %s (generation %llu, %s)", path,
+            (unsigned long long)rt->generation, why);
+    arm_crl_timer(gw);
+}
+
+static void on_hup(uv_signal_t *s, int signum)
+{
+    reload(s->data, "SIGHUP");
+}
+
+static void on_crl_timer(uv_timer_t *t)
+{
+    struct gateway *gw = t->data;
+    uint64_t every;
+    if (!gw->stopping && runtime_crl_stamp(gw->rt->cfg, &every) != gw->rt->crl_stamp)
+        reload(gw, "a CRL file changed");
+}
+
+static void arm_crl_timer(struct gateway *gw)
+{
+    if (gw->rt->crl_refresh_ms && !gw->stopping)
+        uv_timer_start(&gw->crl_timer, on_crl_timer, gw->rt->crl_refresh_ms,
+                       gw->rt->crl_refresh_ms);
+    else
+        uv_timer_stop(&gw->crl_timer);
 }
 
 int gateway_run(struct config *cfg, int n_workers)
@@ -96,6 +122,9 @@ int gateway_run(struct config *cfg, int n_workers)
     uv_signal_start(&gw->sig_term, on_stop, SIGTERM);
     uv_signal_start(&gw->sig_int, on_stop, SIGINT);
     uv_signal_start(&gw->sig_hup, on_hup, SIGHUP);
+    uv_timer_init(&gw->loop, &gw->crl_timer);
+    gw->crl_timer.data = gw;
+    arm_crl_timer(gw);
     int started = 0;
     for (; gw->workers && started < n_workers; started++)
         if (worker_start(&gw->workers[started], started, gw->rt) < 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <certgate/certgate.h>
 #include <certgate/policy.h>
 
@@ -33,6 +34,7 @@ static void policy_spec(const struct cfg_policy *p, struct certgate_policy_spec 
     if (p->revocation.mode == REV_CRL) {
         sp->crl_files = (const char *const *)p->revocation.crl;
         sp->n_crl_files = p->revocation.n_crl;
+        sp->crl_scope_chain = p->revocation.scope_chain;
     }
     for (int k = 0; k < CERTGATE_ALLOW_COUNT && k < CFG_ALLOW_KINDS; k++) {
         sp->allow[k] = (const char *const *)p->allow[k];
@@ -170,6 +172,7 @@ struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m
     static atomic_ullong generations;
     rt->generation = atomic_fetch_add(&generations, 1) + 1;
     atomic_init(&rt->refs, 1);
+    rt->crl_stamp = runtime_crl_stamp(cfg, &rt->crl_refresh_ms);
     size_t nl = cfg->n_listeners + (cfg->admin.address ? 1 : 0);
     size_t np = cfg->n_policies + cfg->n_listeners * 1 + 1;
     for (size_t i = 0; i < cfg->n_listeners; i++)
@@ -227,6 +230,29 @@ fail:
     rt->cfg = NULL; /* the caller still owns it */
     runtime_unref(rt);
     return NULL;
+}
+
+uint64_t runtime_crl_stamp(const struct config *cfg, uint64_t *refresh_ms)
+{
+    uint64_t stamp = 1469598103934665603ull, every = 0;
+    for (size_t i = 0; i < cfg->n_policies; i++) {
+        const struct cfg_revocation *rv = &cfg->policies[i].revocation;
+        if (rv->mode != REV_CRL)
+            continue;
+        if (rv->refresh_ms && (every == 0 || rv->refresh_ms < every))
+            every = rv->refresh_ms;
+        for (size_t k = 0; k < rv->n_crl; k++) {
+            struct stat st;
+            uint64_t v = 0;
+            if (stat(rv->crl[k], &st) == 0)
+                v = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec +
+                    (uint64_t)st.st_size * 31u + (uint64_t)st.st_ino;
+            stamp = (stamp ^ v) * 1099511628211ull;
+        }
+    }
+    if (refresh_ms)
+        *refresh_ms = every;
+    return stamp;
 }
 
 struct runtime *runtime_ref(struct runtime *rt)

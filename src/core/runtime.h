@@ -10,6 +10,10 @@
  * with a sentence in <err>. */
 struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m,
                             const struct runtime *prev, char *err, size_t errlen);
+/* A fingerprint of every CRL file <cfg> names (mtime, size, inode), and the
+ * shortest crl_refresh in *refresh_ms (0 = none): when the fingerprint
+ * changes, the gateway reloads. */
+uint64_t runtime_crl_stamp(const struct config *cfg, uint64_t *refresh_ms);
 struct runtime *runtime_ref(struct runtime *rt);
 /* Drop a reference; the last one frees everything (listening fds excepted if
  * <keep_fds>: they were closed by the workers). */

@@ -3,7 +3,9 @@ request mode, issuer pinning against a sibling intermediate, allowlists per
 route, per-reason status, the verdict cache across reconnections, and the
 alert that names the cause."""
 
+import shutil
 import signal
+import subprocess
 import time
 
 from harness import (
@@ -17,6 +19,7 @@ from harness import (
     listener,
     pem,
     s_client,
+    scratch,
 )
 
 DEV_DN = "CN=APIM Sample DEV Intermediate CA"
@@ -311,3 +314,65 @@ class VerdictCacheTest(CertgateTestCase):
             self.assertJsonError(curl(f"https://localhost:{self.port}/x",
                                       client=chain("expired-client")),
                                  401, "ClientCertificateExpired")
+
+
+class CrlRefreshTest(CertgateTestCase):
+    """revocation: {crl_refresh} — a CRL file replaced on disk takes effect
+    without a signal; scope: chain requires every CA's CRL."""
+
+    def empty_crl(self, path):
+        d = path.parent / "ca"
+        d.mkdir()
+        (d / "index.txt").write_text("")
+        (d / "crlnumber").write_text("01\n")
+        (d / "ca.cnf").write_text("[ca]\ndefault_ca = c\n[c]\ndatabase = index.txt\n"
+                                  "crlnumber = crlnumber\ndefault_md = sha256\n"
+                                  "default_crl_days = 30\n")
+        subprocess.run(["openssl", "ca", "-config", "ca.cnf", "-gencrl",
+                        "-keyfile", key("dev-intermediate"), "-cert", pem("dev-intermediate"),
+                        "-out", str(path)], cwd=d, check=True, capture_output=True)
+
+    def start(self, revocation):
+        self.be = self.backend()
+        self.port = free_port()
+        pol = policies()
+        pol["dev-clients"]["revocation"] = revocation
+        lst = listener("mtls", self.port, "require")
+        lst["tls"]["client_auth"] = {"mode": "require", "policy": "dev-clients"}
+        self.cg = self.certgate(config([lst], self.be.url, policies=pol), [self.port])
+
+    def get(self, client):
+        return curl(f"https://localhost:{self.port}/x", client=chain(client))
+
+    def test_replaced_crl_file_applies_without_a_signal(self):
+        crl = scratch("crl") / "live.crl"
+        self.empty_crl(crl)
+        self.start({"mode": "crl", "crl": [str(crl)], "crl_refresh": "500ms"})
+        self.assertEqual(self.get("revoked-client").status, 200)
+        shutil.copy(pem("dev.crl"), crl)  # now it lists the revoked client
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            res = self.get("revoked-client")
+            if res.status != 200:
+                break
+            time.sleep(0.3)
+        self.assertJsonError(res, 401, "ClientCertificateRevoked")
+        self.assertIn("a CRL file changed", self.cg.stderr_path.read_text())
+        self.assertEqual(self.get("valid-client").status, 200)
+
+    def test_scope_chain_needs_every_cas_crl(self):
+        # dev.crl covers the leaf's issuer; nothing covers the root's children
+        self.start({"mode": "crl", "crl": [pem("dev.crl")], "scope": "chain"})
+        self.assertJsonError(self.get("valid-client"), 401,
+                             "ClientCertificateRevocationUnknown")
+
+    def test_scope_leaf_needs_only_the_leafs(self):
+        self.start({"mode": "crl", "crl": [pem("dev.crl")], "scope": "leaf"})
+        self.assertEqual(self.get("valid-client").status, 200)
+        self.assertJsonError(self.get("revoked-client"), 401, "ClientCertificateRevoked")
+
+    def test_fail_open_lets_an_unknown_status_in(self):
+        self.start({"mode": "crl", "crl": [pem("dev.crl")], "scope": "chain", "fail": "open"})
+        self.assertEqual(self.get("valid-client").status, 200)
+        # a known revocation is still refused
+        self.assertJsonError(self.get("revoked-client"), 401, "ClientCertificateRevoked")
