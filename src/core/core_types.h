@@ -57,11 +57,9 @@ struct runtime {
     size_t n_backends;
     struct cfg_listener admin; /* synthesized admin listener, when configured */
     int n_workers;
-    uint64_t generation;
-    uint64_t crl_stamp; /* runtime_crl_stamp() when built */
-    uint64_t crl_refresh_ms;
-        /* how often to look at the CRL files again; 0 = never */ /* distinct for every runtime of
-                                                                     the process */
+    uint64_t generation;     /* distinct for every runtime of the process */
+    uint64_t crl_stamp;      /* runtime_crl_stamp() when built */
+    uint64_t crl_refresh_ms; /* how often to look at the CRL files again; 0 = never */
     struct metrics *metrics; /* borrowed from the gateway: survives reloads */
 };
 
