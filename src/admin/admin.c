@@ -5,6 +5,7 @@
 #include "core/conn.h"
 #include "core/worker.h"
 #include "proxy/respond.h"
+#include "revocation/ocsp_service.h"
 
 static int path_is(const char *path, size_t plen, const char *want)
 {
@@ -48,6 +49,12 @@ static void metrics(struct conn *c)
                "# TYPE certgate_verdict_cache_misses_total counter\n"
                "certgate_verdict_cache_misses_total %lu\n",
                atomic_load(&m->verdict_cache_hits), atomic_load(&m->verdict_cache_misses));
+    buf_printf(&b,
+               "# TYPE certgate_ocsp_queries_total counter\ncertgate_ocsp_queries_total %llu\n"
+               "# TYPE certgate_revocation_fail_open_total counter\n"
+               "certgate_revocation_fail_open_total %lu\n",
+               (unsigned long long)ocsp_service_queries(c->rt->ocsp),
+               atomic_load(&m->revocation_fail_open));
     respond(c, 200, "text/plain; version=0.0.4", b.data, b.len);
     buf_free(&b);
 }

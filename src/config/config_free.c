@@ -20,6 +20,8 @@ void cfg_policy_clear(struct cfg_policy *p)
     free_strv(p->revocation.crl, p->revocation.n_crl);
     p->revocation.crl = NULL;
     p->revocation.n_crl = 0;
+    free(p->revocation.ocsp_url);
+    p->revocation.ocsp_url = NULL;
     free_strv(p->allowed_issuer_dns, p->n_allowed_issuer_dns);
     free_strv(p->allowed_issuer_files, p->n_allowed_issuer_files);
     p->name = p->inherit = NULL;

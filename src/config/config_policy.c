@@ -292,7 +292,8 @@ static int h_status(struct loader *ld, const struct yt_node *key, const struct y
 
 /* ---- revocation ---- */
 
-static const struct enum_val revocation_modes[] = {{"off", REV_OFF}, {"crl", REV_CRL}, {NULL, 0}};
+static const struct enum_val revocation_modes[] = {
+    {"off", REV_OFF}, {"crl", REV_CRL}, {"ocsp", REV_OCSP}, {NULL, 0}};
 static const struct enum_val fail_modes[] = {{"closed", 0}, {"open", 1}, {NULL, 0}};
 static const struct enum_val scopes[] = {{"leaf", 0}, {"chain", 1}, {NULL, 0}};
 
@@ -303,6 +304,11 @@ static const struct key_rule revocation_rules[] = {
      offsetof(struct cfg_revocation, n_crl), 0, NULL, NULL, 0},
     {"scope", ld_enum, offsetof(struct cfg_revocation, scope_chain), 0, 0, scopes, NULL, 0},
     {"crl_refresh", ld_duration, offsetof(struct cfg_revocation, refresh_ms), 0, 0, NULL, NULL, 0},
+    {"ocsp_url", ld_str, offsetof(struct cfg_revocation, ocsp_url), 0, 0, NULL, NULL, 0},
+    {"ocsp_nonce", ld_bool, offsetof(struct cfg_revocation, ocsp_nonce), 0, 0, NULL, NULL, 0},
+    {"ocsp_timeout", ld_duration, offsetof(struct cfg_revocation, ocsp_timeout_ms), 0, 0, NULL,
+     NULL, 0},
+    {"cache", ld_duration, offsetof(struct cfg_revocation, cache_ms), 0, 0, NULL, NULL, 0},
 };
 
 static int h_revocation(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
@@ -410,6 +416,12 @@ static int inherit_from(struct cfg_policy *c, const struct cfg_policy *parent)
         c->revocation.fail_open = parent->revocation.fail_open;
         c->revocation.scope_chain = parent->revocation.scope_chain;
         c->revocation.refresh_ms = parent->revocation.refresh_ms;
+        c->revocation.ocsp_nonce = parent->revocation.ocsp_nonce;
+        c->revocation.ocsp_timeout_ms = parent->revocation.ocsp_timeout_ms;
+        c->revocation.cache_ms = parent->revocation.cache_ms;
+        if (parent->revocation.ocsp_url &&
+            !(c->revocation.ocsp_url = strdup(parent->revocation.ocsp_url)))
+            rc = -1;
         rc |= strv_copy(&c->revocation.crl, &c->revocation.n_crl, parent->revocation.crl,
                         parent->revocation.n_crl);
     }

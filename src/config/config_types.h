@@ -30,7 +30,7 @@ struct cfg_cert {
 /* reasons of enum certgate_reason, CERTGATE_REASON_MAX */
 #define CFG_REASONS 9
 
-enum cfg_revocation_mode { REV_UNSET = -1, REV_OFF = 0, REV_CRL };
+enum cfg_revocation_mode { REV_UNSET = -1, REV_OFF = 0, REV_CRL, REV_OCSP };
 
 /* revocation: {mode, fail, crl} (SPEC §7). OCSP comes with issue 5. */
 struct cfg_revocation {
@@ -38,7 +38,11 @@ struct cfg_revocation {
     int fail_open;       /* fail: open — a status that cannot be learned lets the client in */
     int scope_chain;     /* scope: chain — every CA's CRL is required, not only the leaf's */
     uint64_t refresh_ms; /* crl_refresh: re-read changed CRL files this often; 0 = on reload only */
-    char **crl;          /* CRL files, absolute */
+    char *ocsp_url;      /* responder override; NULL = the certificate's AIA */
+    int ocsp_nonce;      /* send a nonce */
+    uint64_t ocsp_timeout_ms; /* connect + answer, default 5s */
+    uint64_t cache_ms;        /* longest an OCSP answer is kept, default 5m */
+    char **crl;               /* CRL files, absolute */
     size_t n_crl;
 };
 

@@ -76,6 +76,8 @@ static void on_timer(uv_timer_t *t)
     case CONN_ACTIVE:
         proxy_on_timeout(c);
         break;
+    case CONN_WAIT: /* the OCSP thread always answers, within its timeout */
+        break;
     case CONN_CLOSING:
         conn_close(c, 0);
         break;
@@ -122,6 +124,21 @@ void conn_set_state(struct conn *c, enum conn_state st)
     } else {
         conn_touch(c);
     }
+}
+
+void conn_wait_revocation(struct conn *c)
+{
+    sock_stop_read(&c->sock);
+    conn_set_state(c, CONN_WAIT);
+}
+
+void conn_resume(struct conn *c)
+{
+    if (c->state != CONN_WAIT || c->closed)
+        return;
+    conn_set_state(c, CONN_IDLE);
+    sock_start_read(&c->sock);
+    proxy_on_data(c);
 }
 
 int conn_write(struct conn *c, const void *data, size_t len)

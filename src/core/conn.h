@@ -15,6 +15,10 @@ void conn_set_state(struct conn *c, enum conn_state st);
 void conn_touch(struct conn *c);
 /* Stop the timer (e.g. while the backend has the next move). */
 void conn_timer_stop(struct conn *c);
+/* Park the connection while an OCSP query for its request runs. */
+void conn_wait_revocation(struct conn *c);
+/* An OCSP answer may have come: read the parked request again. */
+void conn_resume(struct conn *c);
 /* Queue bytes to the client. */
 int conn_write(struct conn *c, const void *data, size_t len);
 /* Close: <graceful> flushes what is queued and lingers; else drop now.

@@ -17,6 +17,7 @@ enum conn_state {
     CONN_IDLE,          /* waiting for the first byte of a request */
     CONN_HEAD,          /* reading a request head */
     CONN_ACTIVE,        /* an exchange is running */
+    CONN_WAIT,          /* a request waits for an OCSP answer; its head stays buffered */
     CONN_CLOSING,       /* shutting down; only teardown remains */
 };
 

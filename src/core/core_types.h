@@ -16,6 +16,7 @@
 #include "core/metrics_types.h"
 
 struct certgate_policy;
+struct ocsp_service;
 struct tls_server;
 
 struct rt_policy {
@@ -57,10 +58,11 @@ struct runtime {
     size_t n_backends;
     struct cfg_listener admin; /* synthesized admin listener, when configured */
     int n_workers;
-    uint64_t generation;     /* distinct for every runtime of the process */
-    uint64_t crl_stamp;      /* runtime_crl_stamp() when built */
-    uint64_t crl_refresh_ms; /* how often to look at the CRL files again; 0 = never */
-    struct metrics *metrics; /* borrowed from the gateway: survives reloads */
+    uint64_t generation;       /* distinct for every runtime of the process */
+    uint64_t crl_stamp;        /* runtime_crl_stamp() when built */
+    uint64_t crl_refresh_ms;   /* how often to look at the CRL files again; 0 = never */
+    struct ocsp_service *ocsp; /* borrowed from the gateway: OCSP queries and their cache */
+    struct metrics *metrics;   /* borrowed from the gateway: survives reloads */
 };
 
 #endif

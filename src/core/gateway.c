@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/runtime.h"
 #include "core/worker.h"
+#include "revocation/ocsp_service.h"
 
 struct gateway {
     uv_loop_t loop;
@@ -17,6 +18,7 @@ struct gateway {
     int n_workers;
     struct runtime *rt;
     struct metrics metrics;
+    struct ocsp_service *ocsp;
     int stopping;
 };
 
@@ -64,6 +66,7 @@ static void reload(struct gateway *gw, const char *why)
         config_free(cfg);
         return;
     }
+    rt->ocsp = gw->ocsp;
     for (int i = 0; i < gw->n_workers; i++)
         worker_reload(&gw->workers[i], rt);
     runtime_unref(gw->rt);
@@ -113,6 +116,14 @@ int gateway_run(struct config *cfg, int n_workers)
         free(gw);
         return 1;
     }
+    gw->ocsp = ocsp_service_start(err, sizeof(err));
+    if (gw->ocsp == NULL) {
+        log_msg("error", "%s", err);
+        runtime_unref(gw->rt);
+        free(gw);
+        return 1;
+    }
+    gw->rt->ocsp = gw->ocsp;
     gw->workers = calloc((size_t)n_workers, sizeof(*gw->workers));
     uv_loop_init(&gw->loop);
     uv_signal_init(&gw->loop, &gw->sig_term);
@@ -147,8 +158,10 @@ int gateway_run(struct config *cfg, int n_workers)
     uv_run(&gw->loop, UV_RUN_DEFAULT);
     for (int i = 0; i < started; i++)
         worker_join(&gw->workers[i]);
+    ocsp_service_mute(gw->ocsp); /* no worker loop is left to wake */
     uv_loop_close(&gw->loop);
     runtime_unref(gw->rt);
+    ocsp_service_stop(gw->ocsp);
     free(gw->workers);
     free(gw);
     if (status == 0)

@@ -17,6 +17,7 @@ struct metrics {
     atomic_ulong upstream_errors_total;
     atomic_ulong verdict_cache_hits;   /* judgements reused (per worker cache) */
     atomic_ulong verdict_cache_misses; /* judgements computed */
+    atomic_ulong revocation_fail_open; /* unknown statuses let in by fail: open */
 };
 
 #endif

@@ -31,7 +31,7 @@ static void policy_spec(const struct cfg_policy *p, struct certgate_policy_spec 
     sp->min_rsa_bits = p->min_rsa_bits;
     sp->min_ec_bits = p->min_ec_bits;
     sp->allow_weak_signatures = p->allow_weak_signatures;
-    if (p->revocation.mode == REV_CRL) {
+    if (p->revocation.mode == REV_CRL || p->revocation.mode == REV_OCSP) {
         sp->crl_files = (const char *const *)p->revocation.crl;
         sp->n_crl_files = p->revocation.n_crl;
         sp->crl_scope_chain = p->revocation.scope_chain;

@@ -87,6 +87,13 @@ static void on_wake(uv_async_t *a)
         runtime_unref(next);
     if (atomic_load(&w->want_drain) && !w->draining)
         start_drain(w);
+    /* OCSP answers wake the worker: every parked request asks again (the cache answers) */
+    struct conn *cnext;
+    for (struct conn *c = w->conns; c; c = cnext) {
+        cnext = c->next;
+        if (c->state == CONN_WAIT)
+            conn_resume(c);
+    }
 }
 
 static void worker_main(void *arg)

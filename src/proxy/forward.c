@@ -7,6 +7,7 @@
 #include "core/conn.h"
 #include "http/http_parse.h"
 #include "core/runtime.h"
+#include "proxy/verdict.h"
 #include <certgate/policy.h>
 #include <stdio.h>
 
@@ -96,12 +97,7 @@ static int emit_str(forward_emit_fn emit, void *arg, const char *name, const cha
  * anchor), computed once per certificate; what the client sent otherwise. */
 static STACK_OF(X509) *validated_chain(struct conn *c)
 {
-    if (c->cert.validated == NULL && c->l->gate) {
-        struct certgate_judgement j;
-        certgate_policy_judge(c->l->gate->policy, c->cert.leaf, c->cert.chain, &j, NULL,
-                              &c->cert.validated);
-    }
-    return c->cert.validated ? c->cert.validated : c->cert.chain;
+    return verdict_chain(c, c->l->gate);
 }
 
 static const char *cert_value(struct conn *c, size_t i)

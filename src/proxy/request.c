@@ -195,14 +195,12 @@ void request_begin(struct conn *c, struct http_request *req)
     char detail[320];
     const char *verify = "NONE";
 
-    c->requests++;
     copy_for_log(ex, req);
     ex->is_head = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
     ex->client_minor = req->minor;
     ex->keep_alive = req->keep_alive && !c->w->draining;
     http_body_init(&ex->reqbody, req->body, req->content_length);
     ex->req_done = req->body == HTTP_BODY_NONE;
-    atomic_fetch_add(&c->rt->metrics->requests_total, 1);
 
     if (c->l->cfg->client_cert.from_header) {
         if (header_source_take(c, req, detail, sizeof(detail)) < 0) {
@@ -245,6 +243,12 @@ void request_begin(struct conn *c, struct http_request *req)
     ex->route = route;
     const struct rt_policy *by = NULL;
     enum certgate_reason r = decide(c, route, &verify, &by, detail, sizeof(detail));
+    if (r == VERDICT_PENDING) {
+        conn_wait_revocation(c); /* the head stays buffered; it is read again on the answer */
+        return;
+    }
+    c->requests++;
+    atomic_fetch_add(&c->rt->metrics->requests_total, 1);
     ex->verify = verify;
     if (r != CERTGATE_OK) {
         if (r == CERTGATE_NOT_FOUND && ex->untrusted_header) {

@@ -7,6 +7,7 @@
 
 #include "core/conn.h"
 #include "core/worker.h"
+#include "revocation/ocsp_service.h"
 
 /* SHA-256 over the DER of leaf + presented chain, once per connection. */
 static int chain_hash(struct conn *c)
@@ -31,6 +32,41 @@ static int chain_hash(struct conn *c)
         return -1;
     c->cert.hashed = 1;
     return 0;
+}
+
+STACK_OF(X509) *verdict_chain(struct conn *c, const struct rt_policy *p)
+{
+    if (c->cert.validated == NULL && c->cert.leaf && (p || c->l->gate)) {
+        struct certgate_judgement j;
+        certgate_policy_judge((p ? p : c->l->gate)->policy, c->cert.leaf, c->cert.chain, &j, NULL,
+                              &c->cert.validated);
+    }
+    return c->cert.validated ? c->cert.validated : c->cert.chain;
+}
+
+/* OCSP, after every other check passed: the answer comes from the shared
+ * cache, or the request waits (VERDICT_PENDING) while the OCSP thread asks. */
+static enum certgate_reason verdict_ocsp(struct conn *c, const struct rt_policy *p, char *detail,
+                                         size_t detail_len)
+{
+    const struct cfg_revocation *rv = &p->cfg->revocation;
+    STACK_OF(X509) *chain = verdict_chain(c, p);
+    X509 *issuer = chain && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
+    struct ocsp_options o = {rv->ocsp_url, rv->ocsp_nonce, rv->ocsp_timeout_ms, rv->cache_ms};
+    struct certgate_ocsp_result res;
+    if (issuer == NULL || c->rt->ocsp == NULL) {
+        snprintf(detail, detail_len, "revocation status is unknown: no issuer to ask OCSP about");
+        return rv->fail_open ? CERTGATE_OK : CERTGATE_REVOCATION_UNKNOWN;
+    }
+    if (!ocsp_service_status(c->rt->ocsp, c->cert.leaf, issuer, &o, &c->w->wake, &res))
+        return VERDICT_PENDING;
+    enum certgate_reason r = certgate_ocsp_reason(res.status);
+    snprintf(detail, detail_len, "%s", res.detail);
+    if (r == CERTGATE_REVOCATION_UNKNOWN && rv->fail_open) {
+        atomic_fetch_add(&c->rt->metrics->revocation_fail_open, 1);
+        return CERTGATE_OK;
+    }
+    return r;
 }
 
 enum certgate_reason verdict_of(struct conn *c, const struct rt_policy *p, char *detail,
@@ -65,7 +101,10 @@ enum certgate_reason verdict_of(struct conn *c, const struct rt_policy *p, char 
         local.crl_this_update = local.crl_next_update = 0; /* a stale CRL is unknown too */
         j = &local;
     }
-    return certgate_judgement_at(j, 0, detail, detail_len);
+    enum certgate_reason r = certgate_judgement_at(j, 0, detail, detail_len);
+    if (r != CERTGATE_OK || p->cfg->revocation.mode != REV_OCSP)
+        return r;
+    return verdict_ocsp(c, p, detail, detail_len);
 }
 
 int verdict_status(const struct rt_policy *p, enum certgate_reason r)
@@ -87,6 +126,8 @@ enum certgate_reason verdict_tls_gate(SSL *ssl, X509 *leaf, STACK_OF(X509) *chai
         c->cert.chain = chain ? X509_chain_up_ref(chain) : NULL;
     }
     enum certgate_reason r = verdict_of(c, c->l->gate, detail, detail_len);
+    if (r == VERDICT_PENDING)
+        return CERTGATE_OK; /* still asking OCSP: the first request decides, over HTTP */
     if (r != CERTGATE_OK)
         c->ex.reason = r; /* for the handshake failure log */
     return r;

@@ -10,7 +10,15 @@
 struct conn;
 struct rt_policy;
 
-/* The verdict of <p> on <c>'s certificate now (NotFound without one). */
+/* Returned by verdict_of while an OCSP query runs: the request waits. */
+#define VERDICT_PENDING CERTGATE_REASON_MAX
+
+/* The validated chain of <c>'s certificate (leaf first, to the anchor),
+ * computed once; the presented chain when none could be built. */
+STACK_OF(X509) *verdict_chain(struct conn *c, const struct rt_policy *p);
+
+/* The verdict of <p> on <c>'s certificate now (NotFound without one), or
+ * VERDICT_PENDING while OCSP is being asked: the worker's wake follows. */
 enum certgate_reason verdict_of(struct conn *c, const struct rt_policy *p, char *detail,
                                 size_t detail_len);
 /* The HTTP status for reason <r> under <p> (its status map, else SPEC §4). */

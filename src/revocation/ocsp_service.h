@@ -1,0 +1,40 @@
+/* OCSP for the daemon: a thread of its own runs the queries on its own loop,
+ * so that no worker ever waits on a responder. Results are cached (shared by
+ * all workers) until nextUpdate, bounded by the policy's cache time, and
+ * concurrent look-ups of one certificate coalesce into one query. */
+#ifndef CERTGATE_REVOCATION_OCSP_SERVICE_H
+#define CERTGATE_REVOCATION_OCSP_SERVICE_H
+
+#include <stdint.h>
+#include <uv.h>
+#include <openssl/x509.h>
+#include <certgate/ocsp.h>
+
+struct ocsp_service;
+
+/* What a policy asks of OCSP. */
+struct ocsp_options {
+    const char *url;     /* responder override; NULL = the certificate's AIA */
+    int nonce;           /* send a nonce */
+    uint64_t timeout_ms; /* connect + answer */
+    uint64_t cache_ms;   /* longest a result is kept (nextUpdate may end it sooner) */
+};
+
+struct ocsp_service *ocsp_service_start(char *err, size_t errlen);
+/* From now on wake no worker and start no query (the workers are stopping). */
+void ocsp_service_mute(struct ocsp_service *s);
+/* Stop the thread and free everything. NULL is fine. */
+void ocsp_service_stop(struct ocsp_service *s);
+
+/* The status of <leaf> issued by <issuer> now. Returns 1 with <res> filled
+ * when it is known (from the cache, or an error that needs no query), or 0
+ * when a query runs: <wake> is sent (uv_async_send) when it ends, and the
+ * caller asks again. Thread-safe, never blocks on the network. */
+int ocsp_service_status(struct ocsp_service *s, X509 *leaf, X509 *issuer,
+                        const struct ocsp_options *o, uv_async_t *wake,
+                        struct certgate_ocsp_result *res);
+
+/* Queries sent to responders so far (for /metrics and tests). */
+uint64_t ocsp_service_queries(const struct ocsp_service *s);
+
+#endif

@@ -1,0 +1,195 @@
+"""OCSP in the daemon (issue 5, first part): a real `openssl ocsp` responder
+on 127.0.0.1; answers cached and shared by the workers; a slow responder
+delays only the client that waits for it."""
+
+import http.server
+import socket
+import subprocess
+import threading
+import time
+
+from harness import (
+    CertgateTestCase,
+    config,
+    curl,
+    free_port,
+    key,
+    listener,
+    pem,
+    pki,
+    scratch,
+)
+
+
+def chain(name):
+    return (pem(name + "-chain"), key(name))
+
+
+class Responder:
+    """A real `openssl ocsp` answering over the demo PKI's DEV index. openssl
+    3.0's -port listens on every interface, so a small HTTP front on
+    127.0.0.1 hands each request to `openssl ocsp -reqin/-respout` and counts
+    the queries that reach it."""
+
+    def __init__(self):
+        self.queries = 0
+        self.dir = scratch("ocsp")
+        responder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                req = self.rfile.read(n)
+                responder.queries += 1
+                reqf = responder.dir / f"req{responder.queries}.der"
+                respf = responder.dir / f"resp{responder.queries}.der"
+                reqf.write_bytes(req)
+                subprocess.run(
+                    ["openssl", "ocsp", "-index", str(pki() / "dev-index.txt"),
+                     "-CA", pem("dev-intermediate"), "-rsigner", pem("ocsp"),
+                     "-rkey", key("ocsp"), "-nmin", "5", "-reqin", str(reqf),
+                     "-respout", str(respf)], capture_output=True, timeout=20, check=True)
+                body = respf.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/ocsp-response")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Silent:
+    """Accepts connections and never answers: a responder that hangs."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stopped = False
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+                self.conns.append(c)
+            except OSError:
+                return
+
+    def stop(self):
+        self.stopped = True
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def policies(url, timeout="5s", fail="closed"):
+    return {"ocsp-clients": {
+        "trusted_ca": [pem("root-ca")],
+        "intermediates": [pem("dev-intermediate")],
+        "revocation": {"mode": "ocsp", "ocsp_url": url, "ocsp_timeout": timeout,
+                       "cache": "1m", "fail": fail},
+    }}
+
+
+class OcspDaemonTest(CertgateTestCase):
+    def start(self, url, **kw):
+        self.be = self.backend()
+        self.port, self.admin = free_port(), free_port()
+        lst = listener("mtls", self.port, "require")
+        lst["tls"]["client_auth"] = {"mode": "require", "policy": "ocsp-clients"}
+        cfg = config([lst], self.be.url, policies=policies(url, **kw),
+                     admin={"address": f"127.0.0.1:{self.admin}"})
+        self.certgate(cfg, [self.port, self.admin])
+
+    def get(self, client, timeout=30):
+        return curl(f"https://localhost:{self.port}/x", client=chain(client), timeout=timeout)
+
+    def queries(self):
+        res = curl(f"http://127.0.0.1:{self.admin}/metrics", cacert=None)
+        for line in res.body.decode().splitlines():
+            if line.startswith("certgate_ocsp_queries_total "):
+                return int(line.split()[1])
+        self.fail("no certgate_ocsp_queries_total")
+
+    def test_good_and_revoked_answers(self):
+        r = Responder()
+        self.addCleanup(r.stop)
+        self.start(r.url)
+        self.assertEqual(self.get("valid-client").status, 200)
+        body = self.assertJsonError(self.get("revoked-client"), 401, "ClientCertificateRevoked")
+        self.assertIn("Revoked Client", body["detail"])
+
+    def test_answers_are_cached_across_handshakes(self):
+        r = Responder()
+        self.addCleanup(r.stop)
+        self.start(r.url)
+        for _ in range(6):  # six processes: six connections, six full handshakes
+            self.assertEqual(self.get("valid-client").status, 200)
+        self.assertEqual(self.queries(), 1)
+        self.assertEqual(r.queries, 1)  # what the responder itself saw
+
+    def test_concurrent_clients_of_one_certificate_coalesce(self):
+        r = Responder()
+        self.addCleanup(r.stop)
+        self.start(r.url)
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(self.get("valid-client").status))
+                   for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, [200] * 8)
+        self.assertEqual(self.queries(), 1)
+        self.assertEqual(r.queries, 1)
+
+    def test_responder_down_is_unknown_and_fails_closed(self):
+        self.start(f"http://127.0.0.1:{free_port()}")
+        body = self.assertJsonError(self.get("valid-client"), 401,
+                                    "ClientCertificateRevocationUnknown")
+        self.assertIn("cannot be reached", body["detail"])
+
+    def test_fail_open_lets_an_unreachable_status_in(self):
+        self.start(f"http://127.0.0.1:{free_port()}", fail="open")
+        self.assertEqual(self.get("valid-client").status, 200)
+
+    def test_slow_responder_delays_only_the_client_that_waits(self):
+        s = Silent()
+        self.addCleanup(s.stop)
+        self.start(f"http://127.0.0.1:{s.port}", timeout="3s")
+        out = {}
+
+        def waiting():
+            t0 = time.monotonic()
+            out["res"] = self.get("valid-client")
+            out["took"] = time.monotonic() - t0
+
+        t = threading.Thread(target=waiting)
+        t.start()
+        time.sleep(0.5)  # the first client is now parked on the responder
+        t0 = time.monotonic()
+        res = curl(f"https://localhost:{self.port}/x")  # another client: no certificate
+        other = time.monotonic() - t0
+        t.join()
+        self.assertJsonError(res, 401, "ClientCertificateNotFound")
+        self.assertLess(other, 2.0, "another client waited for the slow responder")
+        self.assertJsonError(out["res"], 401, "ClientCertificateRevocationUnknown")
+        self.assertGreaterEqual(out["took"], 2.5)
+        self.assertIn("within", out["res"].json()["detail"])
