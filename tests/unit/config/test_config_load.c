@@ -384,7 +384,7 @@ static void test_policy_errors(void **state)
     expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {mode: crl}}\n",
                "c.yaml:4:39: revocation mode 'crl' needs 'crl: [files]'");
     expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {mode: ocsp2}}\n",
-               "c.yaml:4:46: invalid value 'ocsp2' for 'mode' (valid: off, crl)");
+               "c.yaml:4:46: invalid value 'ocsp2' for 'mode' (valid: off, crl, ocsp)");
     expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {crl: [ca.pem]}}\n",
                "c.yaml:4:46: no CRL found in 'ca.pem' (PEM or DER expected)");
     expect_err(LISTENER "policies:\n  p: {trusted_ca: []}\n",
