@@ -195,6 +195,8 @@ void request_begin(struct conn *c, struct http_request *req)
     char detail[320];
     const char *verify = "NONE";
 
+    c->requests++;
+    atomic_fetch_add(&c->rt->metrics->requests_total, 1);
     copy_for_log(ex, req);
     ex->is_head = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
     ex->client_minor = req->minor;
@@ -244,11 +246,12 @@ void request_begin(struct conn *c, struct http_request *req)
     const struct rt_policy *by = NULL;
     enum certgate_reason r = decide(c, route, &verify, &by, detail, sizeof(detail));
     if (r == VERDICT_PENDING) {
-        conn_wait_revocation(c); /* the head stays buffered; it is read again on the answer */
+        /* the head stays buffered and is read again on the answer: count it then */
+        c->requests--;
+        atomic_fetch_sub(&c->rt->metrics->requests_total, 1);
+        conn_wait_revocation(c);
         return;
     }
-    c->requests++;
-    atomic_fetch_add(&c->rt->metrics->requests_total, 1);
     ex->verify = verify;
     if (r != CERTGATE_OK) {
         if (r == CERTGATE_NOT_FOUND && ex->untrusted_header) {
