@@ -31,9 +31,10 @@ class Responder:
     127.0.0.1 hands each request to `openssl ocsp -reqin/-respout` and counts
     the queries that reach it."""
 
-    def __init__(self):
+    def __init__(self, index=None, signer="ocsp"):
         self.queries = 0
         self.dir = scratch("ocsp")
+        index = index or str(pki() / "dev-index.txt")
         responder = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -48,9 +49,9 @@ class Responder:
                 respf = responder.dir / f"resp{responder.queries}.der"
                 reqf.write_bytes(req)
                 subprocess.run(
-                    ["openssl", "ocsp", "-index", str(pki() / "dev-index.txt"),
-                     "-CA", pem("dev-intermediate"), "-rsigner", pem("ocsp"),
-                     "-rkey", key("ocsp"), "-nmin", "5", "-reqin", str(reqf),
+                    ["openssl", "ocsp", "-index", index,
+                     "-CA", pem("dev-intermediate"), "-rsigner", pem(signer),
+                     "-rkey", key(signer), "-nmin", "5", "-reqin", str(reqf),
                      "-respout", str(respf)], capture_output=True, timeout=20, check=True)
                 body = respf.read_bytes()
                 self.send_response(200)
@@ -135,6 +136,26 @@ class OcspDaemonTest(CertgateTestCase):
         self.assertEqual(self.get("valid-client").status, 200)
         body = self.assertJsonError(self.get("revoked-client"), 401, "ClientCertificateRevoked")
         self.assertIn("Revoked Client", body["detail"])
+
+    def test_certificate_the_responder_does_not_know_is_unknown(self):
+        empty = scratch("index") / "empty-index.txt"
+        empty.write_text("")
+        r = Responder(index=str(empty))
+        self.addCleanup(r.stop)
+        self.start(r.url)
+        body = self.assertJsonError(self.get("valid-client"), 401,
+                                    "ClientCertificateRevocationUnknown")
+        self.assertIn("does not know", body["detail"])
+
+    def test_response_signed_by_another_key_is_refused(self):
+        # the root signs instead of the DEV CA or its delegated responder
+        r = Responder(signer="root-ca")
+        self.addCleanup(r.stop)
+        self.start(r.url)
+        body = self.assertJsonError(self.get("valid-client"), 401,
+                                    "ClientCertificateRevocationUnknown")
+        self.assertIn("is not signed by the issuer", body["detail"])
+        self.assertIn("it is signed by 'CN=APIM Sample Root CA'", body["detail"])
 
     def test_answers_are_cached_across_handshakes(self):
         r = Responder()
