@@ -240,7 +240,9 @@ void certgate_ocsp_fail(const struct certgate_ocsp_request *req, const char *why
     res->revocation_reason = -1;
     if (req == NULL) {
         res->status = CERTGATE_OCSP_ERROR;
-        cert_text_set(res->detail, sizeof(res->detail), "no OCSP request given");
+        cert_text_set(res->detail, sizeof(res->detail),
+                      "revocation status is unknown: the OCSP responder %s",
+                      why != NULL ? why : "gave no answer");
         return;
     }
     unknown(req, res, "responder at", "%s", why != NULL ? why : "gave no answer");

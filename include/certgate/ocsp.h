@@ -83,8 +83,7 @@ struct certgate_ocsp_request;
  * with a sentence in <err>: no leaf or issuer, a leaf that names no OCSP responder (or only
  * ones that are not http://), a URL that certgate_ocsp_url_parse refuses, out of memory. */
 struct certgate_ocsp_request *certgate_ocsp_request_new(X509 *leaf, X509 *issuer, int nonce,
-                                                        const char *url, char *err,
-                                                        size_t errlen);
+                                                        const char *url, char *err, size_t errlen);
 /* NULL is fine. */
 void certgate_ocsp_request_free(struct certgate_ocsp_request *req);
 
@@ -94,8 +93,8 @@ const unsigned char *certgate_ocsp_request_der(const struct certgate_ocsp_reques
 /* The responder URL as given or found ("http://127.0.0.1:8889"). */
 const char *certgate_ocsp_request_url(const struct certgate_ocsp_request *req);
 /* The same, taken apart: where to connect, the Host header, the POST path. */
-const struct certgate_ocsp_url *certgate_ocsp_request_target(const struct certgate_ocsp_request
-                                                                 *req);
+const struct certgate_ocsp_url *
+certgate_ocsp_request_target(const struct certgate_ocsp_request *req);
 /* The path of the GET form (RFC 6960 A.1: the URL's path, '/', and the percent-encoded base64
  * of the DER), or NULL when the encoded request is 255 bytes or longer, or the URL has a query:
  * then only POST fits. */
@@ -135,8 +134,8 @@ int certgate_ocsp_http_parse(const unsigned char *buf, size_t len, int eof,
  * be reached (Connection refused)", "did not accept the connection within 5s", "did not answer
  * within 5s", or one of certgate_ocsp_http_parse's. Not for an event loop. */
 int certgate_ocsp_fetch(const struct certgate_ocsp_request *req, enum certgate_ocsp_method m,
-                        int connect_ms, int total_ms, unsigned char **body, size_t *len,
-                        char *err, size_t errlen);
+                        int connect_ms, int total_ms, unsigned char **body, size_t *len, char *err,
+                        size_t errlen);
 
 /* ---- the response ---- */
 
@@ -173,7 +172,8 @@ enum certgate_ocsp_status certgate_ocsp_check(const struct certgate_ocsp_request
 
 /* Fill <res> for a responder that gave no response: status ERROR and the sentence "revocation
  * status of '<leaf>' is unknown: the OCSP responder at <url> <why>", where <why> is what
- * certgate_ocsp_fetch or the caller's own I/O reported ("did not answer within 5s"). */
+ * certgate_ocsp_fetch or the caller's own I/O reported ("did not answer within 5s"). With a
+ * NULL <req>: "revocation status is unknown: the OCSP responder <why>". */
 void certgate_ocsp_fail(const struct certgate_ocsp_request *req, const char *why,
                         struct certgate_ocsp_result *res);
 

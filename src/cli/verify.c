@@ -17,7 +17,9 @@
 #include <openssl/x509.h>
 
 #include "certgate/certgate.h"
+#include "certgate/ocsp.h"
 #include "certgate/policy.h"
+#include "cli/verify_ocsp.h"
 #include "config/config.h"
 
 #define EXIT_ACCEPTED 0
@@ -36,10 +38,13 @@ struct strv {
 struct verify_opts {
     struct strv ca, untrusted, issuer, crl, allow[CERTGATE_ALLOW_COUNT];
     const char *at, *depth, *eku, *min_rsa, *min_ec, *config, *policy, *cert;
-    int weak, json, help;
+    const char *ocsp; /* "" for --ocsp alone (the leaf's responder), else its URL */
+    const char *ocsp_timeout;
+    int weak, json, help, ocsp_get;
 };
 
-enum flag_kind { FLAG_ONE, FLAG_MANY, FLAG_SWITCH };
+/* FLAG_OPT: a value only as --flag=VALUE, or as the next argument when that holds "://" */
+enum flag_kind { FLAG_ONE, FLAG_MANY, FLAG_SWITCH, FLAG_OPT };
 
 struct flag {
     const char *name;
@@ -54,6 +59,9 @@ static const struct flag flags[] = {
     {"--issuer", FLAG_MANY, OPT(issuer)},
     {"--at", FLAG_ONE, OPT(at)},
     {"--crl", FLAG_MANY, OPT(crl)},
+    {"--ocsp", FLAG_OPT, OPT(ocsp)},
+    {"--ocsp-timeout", FLAG_ONE, OPT(ocsp_timeout)},
+    {"--ocsp-get", FLAG_SWITCH, OPT(ocsp_get)},
     {"--depth", FLAG_ONE, OPT(depth)},
     {"--eku", FLAG_ONE, OPT(eku)},
     {"--allow-sha1", FLAG_MANY, OPT(allow[CERTGATE_ALLOW_SHA1])},
@@ -78,7 +86,8 @@ static const char usage_line[] =
 
 static const char usage_full[] =
     "usage: certgate verify [--ca roots.pem]... [--untrusted chain.pem]... [--issuer DN|file]...\n"
-    "         [--at 2024-02-02T08:00:00Z] [--crl file]... [--depth N]\n"
+    "         [--at 2024-02-02T08:00:00Z] [--crl file]... [--ocsp [URL]] [--ocsp-timeout 5s]\n"
+    "         [--ocsp-get] [--depth N]\n"
     "         [--eku clientAuth|serverAuth|any|none] [--allow-sha1 X] [--allow-sha256 X]\n"
     "         [--allow-cn X] [--allow-san-dns X] [--allow-san-uri X] [--allow-san-email X]\n"
     "         [--allow-ou X] [--allow-serial X] [--min-rsa-bits N] [--min-ec-bits N]\n"
@@ -90,6 +99,8 @@ static const char help_text[] =
     "certificate; - reads stdin) as certgate would, and prints every check.\n"
     "Without -c, --ca is required. With -c FILE --policy NAME the policy comes from the\n"
     "config; list flags then add to it, the others override it.\n"
+    "--ocsp asks the certificate's OCSP responder (its authorityInfoAccess, or URL) about it,\n"
+    "with the issuer from the built chain; the answer joins the revocation check.\n"
     "Exit status: 0 accepted, 1 rejected, 2 usage error.\n";
 
 enum { PLAIN = 0, USAGE = 1 }; /* a problem with a file or policy, or with the flags */
@@ -123,7 +134,7 @@ static int record(struct verify_opts *o, const struct flag *f, const char *name,
         *(int *)(base + f->off) = 1;
         return 0;
     }
-    if (f->kind == FLAG_ONE) {
+    if (f->kind == FLAG_ONE || f->kind == FLAG_OPT) {
         const char **dst = (const char **)(base + f->off);
         if (*dst)
             return fail(USAGE, "%s: given more than once", name);
@@ -166,7 +177,9 @@ static int scan(int argc, char **argv, struct verify_opts *o)
             return fail(USAGE, "%s: unknown flag", name);
         if (f->kind == FLAG_SWITCH && eq)
             return fail(USAGE, "%s: takes no value", name);
-        if (f->kind != FLAG_SWITCH) {
+        if (f->kind == FLAG_OPT && !eq)
+            v = i + 1 < argc && strstr(argv[i + 1], "://") ? argv[++i] : "";
+        else if (f->kind != FLAG_SWITCH) {
             if (eq)
                 v = eq + 1;
             else if (i + 1 < argc)
@@ -406,17 +419,20 @@ static int build_spec(const struct verify_opts *o, const struct cfg_policy *cp,
         else
             files.v[files.n++] = o->issuer.v[i];
 #define CP(field) (cp ? cp->field : none), (cp ? cp->n_##field : 0)
+/* the policy's CRLs, as the gateway loads them whenever revocation is on */
+#define CP_CRL(field) (cp && cp->revocation.mode > REV_OFF ? cp->revocation.field : 0)
     if (join(own, CP(trusted_ca), &o->ca, &sp->trusted_ca, &sp->n_trusted_ca) ||
         join(own, CP(intermediates), &o->untrusted, &sp->intermediates, &sp->n_intermediates) ||
         join(own, CP(allowed_issuer_dns), &dns, &sp->allowed_issuer_dns,
              &sp->n_allowed_issuer_dns) ||
         join(own, CP(allowed_issuer_files), &files, &sp->allowed_issuer_files,
              &sp->n_allowed_issuer_files) ||
-        join(own, none, 0, &o->crl, &sp->crl_files, &sp->n_crl_files)) {
+        join(own, CP_CRL(crl), CP_CRL(n_crl), &o->crl, &sp->crl_files, &sp->n_crl_files)) {
         rc = fail(PLAIN, "out of memory");
         goto out;
     }
 #undef CP
+#undef CP_CRL
     for (int k = 0; k < CERTGATE_ALLOW_COUNT; k++)
         if (join(own, cp ? cp->allow[k] : none, cp ? cp->n_allow[k] : 0, &o->allow[k],
                  &sp->allow[k], &sp->n_allow[k])) {
@@ -430,6 +446,7 @@ static int build_spec(const struct verify_opts *o, const struct cfg_policy *cp,
         sp->min_rsa_bits = cp->min_rsa_bits;
         sp->min_ec_bits = cp->min_ec_bits;
         sp->allow_weak_signatures = cp->allow_weak_signatures;
+        sp->crl_scope_chain = cp->revocation.mode > REV_OFF && cp->revocation.scope_chain;
     }
     if ((o->depth && (rc = whole("--depth", o->depth, 1, INT_MAX, &sp->max_depth))) ||
         (o->eku && (rc = eku_value(o->eku, &sp->eku))) ||
@@ -555,11 +572,18 @@ static void explain_skips(struct certgate_report *rep, const struct certgate_pol
 struct verdict {
     enum certgate_reason reason;
     int status;
-    char detail[400];
+    char detail[600];
 };
 
+/* The sentence of check <c>: the report's, or <rev_line> (non-NULL with --ocsp) for revocation. */
+static const char *line_of(const struct certgate_report *rep, int c, const char *rev_line)
+{
+    return c == CERTGATE_CHECK_REVOCATION && rev_line != NULL ? rev_line : rep->detail[c];
+}
+
 static void print_text(const char *file, const struct certgate_identity *id, int n_presented,
-                       const struct certgate_report *rep, const struct verdict *v)
+                       const struct certgate_report *rep, const char *rev_line,
+                       const struct verdict *v)
 {
     static const char *const outcome[] = {"SKIP", "PASS", "FAIL"};
     const char *fields[][2] = {{"subject", id->subject},    {"issuer", id->issuer},
@@ -580,9 +604,9 @@ static void print_text(const char *file, const struct certgate_identity *id, int
     putchar('\n');
     for (int c = 0; c < CERTGATE_CHECK_COUNT; c++) {
         printf("%-12s%s", certgate_check_name((enum certgate_check)c), outcome[rep->outcome[c]]);
-        if (rep->detail[c][0]) {
+        if (line_of(rep, c, rev_line)[0]) {
             fputs("  ", stdout);
-            text_str(stdout, rep->detail[c]);
+            text_str(stdout, line_of(rep, c, rev_line));
         }
         putchar('\n');
     }
@@ -596,7 +620,7 @@ static void print_text(const char *file, const struct certgate_identity *id, int
 }
 
 static void print_json(const struct certgate_identity *id, const struct certgate_report *rep,
-                       const struct verdict *v)
+                       const char *rev_line, const struct verify_ocsp *q, const struct verdict *v)
 {
     static const char *const outcome[] = {"skipped", "pass", "fail"};
     const char *fields[][2] = {{"subject", id->subject},    {"issuer", id->issuer},
@@ -616,11 +640,14 @@ static void print_json(const struct certgate_identity *id, const struct certgate
         printf("%s\"%s\":", i ? "," : "", fields[i][0]);
         json_str(stdout, fields[i][1]);
     }
-    fputs("},\"checks\":[", stdout);
+    putchar('}');
+    if (q != NULL)
+        verify_ocsp_json(stdout, q, json_str);
+    fputs(",\"checks\":[", stdout);
     for (int c = 0; c < CERTGATE_CHECK_COUNT; c++) {
         printf("%s{\"check\":\"%s\",\"outcome\":\"%s\",\"detail\":", c ? "," : "",
                certgate_check_name((enum certgate_check)c), outcome[rep->outcome[c]]);
-        json_str(stdout, rep->detail[c]);
+        json_str(stdout, line_of(rep, c, rev_line));
         putchar('}');
     }
     fputs("]}\n", stdout);
@@ -638,6 +665,9 @@ struct verify_run {
     X509 *leaf;
     STACK_OF(X509) *presented;
     struct certgate_identity id;
+    struct verify_ocsp q;
+    char rev_line[1100]; /* the revocation check's sentence, when it outgrows the report's */
+    int rev_line_set;
 };
 
 static void run_free(struct verify_run *r)
@@ -688,6 +718,20 @@ static int prepare(struct verify_run *r, int argc, char **argv, time_t *at)
         if (!r->cp)
             return EXIT_USAGE;
     }
+    /* mode: ocsp asks as the gateway does; --ocsp URL and --ocsp-timeout still win */
+    if (r->cp && r->cp->revocation.mode == REV_OCSP && !r->o.ocsp)
+        r->o.ocsp = "";
+    if (verify_ocsp_flags(&r->q, r->o.ocsp, r->o.ocsp_timeout, r->o.ocsp_get, err, sizeof(err)))
+        return fail(USAGE, "%s", err);
+    if (r->cp && r->cp->revocation.mode == REV_OCSP) {
+        const struct cfg_revocation *rv = &r->cp->revocation;
+
+        if (!r->q.url)
+            r->q.url = rv->ocsp_url;
+        if (!r->o.ocsp_timeout && rv->ocsp_timeout_ms)
+            r->q.timeout_ms = rv->ocsp_timeout_ms < 600000 ? (int)rv->ocsp_timeout_ms : 600000;
+        r->q.nonce = rv->ocsp_nonce;
+    }
     if ((rc = build_spec(&r->o, r->cp, &r->spec, &r->own)))
         return rc;
     if ((rc = read_cert_file(r->o.cert, &r->leaf, &r->presented)))
@@ -698,6 +742,37 @@ static int prepare(struct verify_run *r, int argc, char **argv, time_t *at)
     if (!r->policy)
         return fail(PLAIN, "%s", err[0] ? err : "the policy cannot be built");
     return 0;
+}
+
+/* The verdict again through the judgement: the OCSP answer folded into the revocation check,
+ * and the policy's fail: open applied as the gateway applies it (src/proxy/verdict.c). */
+static void revocation_verdict(struct verify_run *r, time_t at, struct certgate_report *rep,
+                               struct verdict *v)
+{
+    struct certgate_judgement j;
+    STACK_OF(X509) *chain = NULL;
+    size_t used;
+    int decided = 0;
+
+    if (certgate_policy_judge(r->policy, r->leaf, r->presented, &j, NULL, &chain) != 0)
+        return; /* the engine's verdict stands */
+    snprintf(r->rev_line, sizeof(r->rev_line), "%s", rep->detail[CERTGATE_CHECK_REVOCATION]);
+    r->rev_line_set = 1;
+    if (r->o.ocsp)
+        decided = verify_ocsp_apply(&r->q, r->leaf, chain, r->id.subject, at, &j,
+                                    &rep->outcome[CERTGATE_CHECK_REVOCATION], r->rev_line,
+                                    sizeof(r->rev_line));
+    if (j.revocation == CERTGATE_REVOCATION_UNKNOWN && r->cp && r->cp->revocation.fail_open) {
+        j.revocation = CERTGATE_OK;
+        j.crl_this_update = j.crl_next_update = 0;
+        used = strlen(r->rev_line);
+        snprintf(r->rev_line + used, sizeof(r->rev_line) - used,
+                 " (the policy has fail: open, so this does not refuse the certificate)");
+    }
+    v->reason = certgate_judgement_at(&j, at, v->detail, sizeof(v->detail));
+    if (decided && v->reason == j.revocation && strcmp(v->detail, j.revocation_detail) == 0)
+        snprintf(v->detail, sizeof(v->detail), "%s", r->q.res.detail);
+    sk_X509_pop_free(chain, X509_free);
 }
 
 int cli_verify(int argc, char **argv)
@@ -722,16 +797,19 @@ int cli_verify(int argc, char **argv)
     /* the engine fills every line, the time-dependent ones with <at> */
     v.reason = certgate_policy_evaluate(r.policy, r.leaf, r.presented, at, &rep, v.detail,
                                         sizeof(v.detail));
+    explain_skips(&rep, &r.spec);
+    if (r.o.ocsp || (r.cp && r.cp->revocation.fail_open))
+        revocation_verdict(&r, at, &rep, &v);
     if (v.reason == CERTGATE_OK && !v.detail[0])
         snprintf(v.detail, sizeof(v.detail), "no check failed");
     v.status = certgate_reason_status(v.reason);
     if (r.cp && v.reason > CERTGATE_OK && v.reason < CERTGATE_REASON_MAX && r.cp->status[v.reason])
         v.status = r.cp->status[v.reason];
-    explain_skips(&rep, &r.spec);
     if (r.o.json)
-        print_json(&r.id, &rep, &v);
+        print_json(&r.id, &rep, r.rev_line_set ? r.rev_line : NULL, r.o.ocsp ? &r.q : NULL, &v);
     else
-        print_text(r.o.cert, &r.id, sk_X509_num(r.presented), &rep, &v);
+        print_text(r.o.cert, &r.id, sk_X509_num(r.presented), &rep,
+                   r.rev_line_set ? r.rev_line : NULL, &v);
     fflush(stdout);
     run_free(&r);
     return v.reason == CERTGATE_OK ? EXIT_ACCEPTED : EXIT_REJECTED;

@@ -95,16 +95,26 @@ enum certgate_reason verdict_of(struct conn *c, const struct rt_policy *p, char 
             verdict_cache_put(&c->w->verdicts, &k, &local);
         j = &local;
     }
-    if (j->revocation == CERTGATE_REVOCATION_UNKNOWN && p->cfg->revocation.fail_open) {
-        local = *j; /* fail: open — an unknown status lets the client in */
-        local.revocation = CERTGATE_OK;
-        local.crl_this_update = local.crl_next_update = 0; /* a stale CRL is unknown too */
+    if (p->cfg->revocation.fail_open &&
+        (j->revocation == CERTGATE_REVOCATION_UNKNOWN || j->crl_next_update)) {
+        local = *j; /* fail: open — an unknown status, a stale CRL too, lets the client in */
+        if (local.revocation == CERTGATE_REVOCATION_UNKNOWN)
+            local.revocation = CERTGATE_OK;
+        local.crl_this_update = local.crl_next_update = 0;
         j = &local;
     }
     enum certgate_reason r = certgate_judgement_at(j, 0, detail, detail_len);
-    if (r != CERTGATE_OK || p->cfg->revocation.mode != REV_OCSP)
+    /* OCSP comes before the allowlist (SPEC order): a revoked certificate is
+     * Revoked even when it is not on the list either */
+    if ((r != CERTGATE_OK && r != CERTGATE_IDENTITY_NOT_MATCHED) ||
+        p->cfg->revocation.mode != REV_OCSP)
         return r;
-    return verdict_ocsp(c, p, detail, detail_len);
+    char odetail[512] = "";
+    enum certgate_reason o = verdict_ocsp(c, p, odetail, sizeof(odetail));
+    if (o == CERTGATE_OK)
+        return r;
+    snprintf(detail, detail_len, "%s", odetail);
+    return o;
 }
 
 int verdict_status(const struct rt_policy *p, enum certgate_reason r)
