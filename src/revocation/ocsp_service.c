@@ -239,7 +239,8 @@ static void start_job(struct job *j)
     j->handles = 2;
     uv_timer_start(&j->timer, on_timeout, j->timeout_ms, 0);
     atomic_fetch_add(&s->queries, 1);
-    j->out = certgate_ocsp_http_request(j->req, CERTGATE_OCSP_POST, &j->out_len);
+    /* GET when the request fits in a URL (RFC 6960 A.1): caches in front of responders serve it */
+    j->out = certgate_ocsp_http_request(j->req, CERTGATE_OCSP_GET_IF_FITS, &j->out_len);
     snprintf(port, sizeof(port), "%u", t->port);
     struct addrinfo hints = {0};
     hints.ai_socktype = SOCK_STREAM;

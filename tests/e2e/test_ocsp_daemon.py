@@ -2,7 +2,9 @@
 on 127.0.0.1; answers cached and shared by the workers; a slow responder
 delays only the client that waits for it."""
 
+import base64
 import http.server
+import urllib.parse
 import socket
 import subprocess
 import threading
@@ -33,6 +35,7 @@ class Responder:
 
     def __init__(self, index=None, signer="ocsp"):
         self.queries = 0
+        self.gets = 0
         self.dir = scratch("ocsp")
         index = index or str(pki() / "dev-index.txt")
         responder = self
@@ -41,9 +44,17 @@ class Responder:
             def log_message(self, *args):
                 pass
 
+            def do_GET(self):
+                # RFC 6960 A.1: the base64 DER request, percent-encoded, after the path
+                b64 = urllib.parse.unquote(self.path.rsplit("/", 1)[-1])
+                responder.gets += 1
+                self.answer(base64.b64decode(b64))
+
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
-                req = self.rfile.read(n)
+                self.answer(self.rfile.read(n))
+
+            def answer(self, req):
                 responder.queries += 1
                 reqf = responder.dir / f"req{responder.queries}.der"
                 respf = responder.dir / f"resp{responder.queries}.der"
@@ -136,6 +147,7 @@ class OcspDaemonTest(CertgateTestCase):
         self.assertEqual(self.get("valid-client").status, 200)
         body = self.assertJsonError(self.get("revoked-client"), 401, "ClientCertificateRevoked")
         self.assertIn("Revoked Client", body["detail"])
+        self.assertEqual(r.gets, 2)  # small requests go as GET (RFC 6960 A.1)
 
     def test_certificate_the_responder_does_not_know_is_unknown(self):
         empty = scratch("index") / "empty-index.txt"
