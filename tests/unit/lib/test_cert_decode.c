@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "testdata.h"
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -21,36 +23,6 @@ static const enum certgate_format all_formats[] = {
     CERTGATE_FMT_RFC9440,    CERTGATE_FMT_XFCC,
 };
 #define N_FORMATS (sizeof(all_formats) / sizeof(all_formats[0]))
-
-static const char *testdata(void)
-{
-    const char *d = getenv("CERTGATE_TESTDATA");
-    return d != NULL && d[0] != '\0' ? d : "../shared/testdata";
-}
-
-static unsigned char *slurp(const char *rel, size_t *len)
-{
-    char path[1024];
-    FILE *f;
-    long n;
-    unsigned char *buf;
-
-    snprintf(path, sizeof(path), "%s/%s", testdata(), rel);
-    f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s (set CERTGATE_TESTDATA)", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...)

@@ -7,42 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "testdata.h"
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "certgate/certgate.h"
-
-static const char *testdata(void)
-{
-    const char *d = getenv("CERTGATE_TESTDATA");
-    return d != NULL && d[0] != '\0' ? d : "../shared/testdata";
-}
-
-/* Whole file <rel> under the test data dir, NUL-terminated; fails the test if absent. */
-static unsigned char *slurp(const char *rel, size_t *len)
-{
-    char path[1024];
-    FILE *f;
-    long n;
-    unsigned char *buf;
-
-    snprintf(path, sizeof(path), "%s/%s", testdata(), rel);
-    f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s (set CERTGATE_TESTDATA)", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 /* A golden header value file, without the newline that ends the file. */
 static char *golden(const char *rel)

@@ -7,18 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "testdata.h"
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "certgate/certgate.h"
-
-static const char *testdata(void)
-{
-    const char *d = getenv("CERTGATE_TESTDATA");
-    return d != NULL && d[0] != '\0' ? d : "../shared/testdata";
-}
 
 static X509 *load_der(const char *rel)
 {

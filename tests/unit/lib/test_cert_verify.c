@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "testdata.h"
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -32,12 +34,6 @@ static struct {
     char root_pem[128], inter_pem[128], other_pem[128], bundle_pem[128], root_der[128];
     char empty_pem[128], junk_pem[128];
 } pki;
-
-static const char *testdata(void)
-{
-    const char *d = getenv("CERTGATE_TESTDATA");
-    return d != NULL && d[0] != '\0' ? d : "../shared/testdata";
-}
 
 static time_t utc(const char *asn1)
 {

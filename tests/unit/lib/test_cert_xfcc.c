@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "testdata.h"
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -18,32 +20,11 @@
 
 #define GOLDEN_BY "spiffe://lyft.com/backend-team"
 
-static const char *testdata(void)
+/* Whole file <rel> under the test data dir, without a final newline. */
+static char *slurp_text(const char *rel)
 {
-    const char *d = getenv("CERTGATE_TESTDATA");
-    return d != NULL && d[0] != '\0' ? d : "../shared/testdata";
-}
-
-/* Whole file <rel> under the test data dir, NUL-terminated, without a final newline. */
-static char *slurp(const char *rel)
-{
-    char path[1024];
-    FILE *f;
-    long n;
-    char *buf;
-
-    snprintf(path, sizeof(path), "%s/%s", testdata(), rel);
-    f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s (set CERTGATE_TESTDATA)", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
+    size_t n;
+    char *buf = (char *)slurp(rel, &n);
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         n--;
     buf[n] = '\0';
@@ -52,7 +33,7 @@ static char *slurp(const char *rel)
 
 static X509 *golden_cert(void)
 {
-    char *pem = slurp("xfcc/clientcert_2024.pem");
+    char *pem = slurp_text("xfcc/clientcert_2024.pem");
     BIO *bio = BIO_new_mem_buf(pem, -1);
     X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 
@@ -190,7 +171,7 @@ static X509 *hostile_cert(void)
 static void test_golden_byte_exact(void **state)
 {
     X509 *x = golden_cert();
-    char *want = slurp("xfcc/derived_xfcc_clientcert_2024.txt");
+    char *want = slurp_text("xfcc/derived_xfcc_clientcert_2024.txt");
     char *got = certgate_encode_xfcc(x, NULL, GOLDEN_BY);
 
     assert_string_equal(got, want);
@@ -202,7 +183,7 @@ static void test_golden_byte_exact(void **state)
 static void test_golden_without_by(void **state)
 {
     X509 *x = golden_cert();
-    char *want = slurp("xfcc/derived_xfcc_clientcert_2024.txt");
+    char *want = slurp_text("xfcc/derived_xfcc_clientcert_2024.txt");
     char *got = certgate_encode_xfcc(x, NULL, NULL);
     const char *prefix = "By=" GOLDEN_BY ";";
 
@@ -220,7 +201,7 @@ static void test_golden_without_by(void **state)
 static void test_golden_decodes_to_its_certificate(void **state)
 {
     X509 *x = golden_cert(), *y;
-    char *v = slurp("xfcc/derived_xfcc_clientcert_2024.txt");
+    char *v = slurp_text("xfcc/derived_xfcc_clientcert_2024.txt");
     STACK_OF(X509) *chain = (STACK_OF(X509) *)1;
     enum certgate_format used = CERTGATE_FMT_HEX;
     char err[256] = "";
