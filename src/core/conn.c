@@ -76,7 +76,8 @@ static void on_timer(uv_timer_t *t)
     case CONN_ACTIVE:
         proxy_on_timeout(c);
         break;
-    case CONN_WAIT: /* the OCSP thread always answers, within its timeout */
+    case CONN_WAIT: /* a safety net: ask again (the cache or a new query answers) */
+        conn_resume(c);
         break;
     case CONN_CLOSING:
         conn_close(c, 0);
@@ -96,6 +97,8 @@ static uint64_t state_timeout(const struct conn *c, enum conn_state st)
         return t->header;
     case CONN_ACTIVE:
         return t->idle; /* a stalled request body */
+    case CONN_WAIT:
+        return 15000; /* longer than any OCSP query: the answer normally wakes us first */
     default:
         return 0;
     }
@@ -311,6 +314,8 @@ void conn_accept(struct worker *w, struct rt_listener *rl, uv_stream_t *server)
         return;
     }
     uv_tcp_nodelay(&c->sock.tcp, 1);
+    /* a client that reads nothing for an idle period while we flush is gone */
+    c->sock.flush_ms = l->timeouts.idle ? l->timeouts.idle : 60000;
     peer_name(c);
     c->state = CONN_CLOSING; /* so that the first set_state arms a timer */
     if (rl->tls) {

@@ -37,6 +37,7 @@ static void on_stop(uv_signal_t *s, int signum)
         return;
     gw->stopping = 1;
     log_msg("info", "signal %d: draining in-flight requests", signum);
+    ocsp_service_mute(gw->ocsp); /* parked requests get their answer (unknown) now */
     for (int i = 0; i < gw->n_workers; i++)
         worker_drain(&gw->workers[i]);
     close_signals(gw);
@@ -158,7 +159,6 @@ int gateway_run(struct config *cfg, int n_workers)
     uv_run(&gw->loop, UV_RUN_DEFAULT);
     for (int i = 0; i < started; i++)
         worker_join(&gw->workers[i]);
-    ocsp_service_mute(gw->ocsp); /* no worker loop is left to wake */
     uv_loop_close(&gw->loop);
     runtime_unref(gw->rt);
     ocsp_service_stop(gw->ocsp);

@@ -383,6 +383,9 @@ void sock_shutdown(struct sock *s)
         ERR_clear_error();
     }
     s->flags |= SOCK_SHUTDOWN;
+    /* the timer bounds the flush too: a peer that never reads must not hold us */
+    if (s->_handles == 2)
+        uv_timer_start(&s->_linger, on_linger_timeout, s->flush_ms ? s->flush_ms : LINGER_MS, 0);
     if (uv_shutdown(&s->_shutdown, (uv_stream_t *)&s->tcp, on_shutdown) < 0)
         sock_close(s);
 }

@@ -48,8 +48,10 @@ void worker_conn_gone(struct worker *w)
 static void on_drain_deadline(uv_timer_t *t)
 {
     struct worker *w = t->data;
-    for (struct conn *c = w->conns; c; c = c->next)
+    for (struct conn *c = w->conns; c; c = c->next) {
         conn_close(c, 0);
+        sock_close(&c->sock); /* also those already lingering in a graceful close */
+    }
 }
 
 static void start_drain(struct worker *w)

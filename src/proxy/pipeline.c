@@ -114,7 +114,8 @@ static void read_local_body(struct conn *c)
 static void proxy_loop(struct conn *c)
 {
     struct sock *s = &c->sock;
-    for (int rounds = 0; !c->closed && rounds < 1000; rounds++) {
+    /* input is bounded (s->in and one socket read in the TLS BIO), so this ends */
+    while (!c->closed) {
         struct exchange *ex = &c->ex;
         if (c->state == CONN_IDLE || c->state == CONN_HEAD) {
             if (s->wpending > CLIENT_OUT_HIGH) {

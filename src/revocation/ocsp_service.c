@@ -295,6 +295,8 @@ struct ocsp_service *ocsp_service_start(char *err, size_t errlen)
 
 static void close_any(uv_handle_t *h, void *arg)
 {
+    if (h->data != arg)
+        ((struct job *)h->data)->done = 1; /* a late resolver callback must not connect */
     if (!uv_is_closing(h))
         uv_close(h, h->data == arg ? NULL : job_closed);
 }
@@ -327,9 +329,25 @@ void ocsp_service_mute(struct ocsp_service *s)
 {
     if (s == NULL)
         return;
+    /* wake every waiter one last time: asking again while muted answers unknown */
+    uv_async_t *wake[CACHE_SLOTS > 256 ? 256 : CACHE_SLOTS];
+    int n = 0;
     uv_mutex_lock(&s->lock);
     s->muted = 1;
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        struct entry *e = &s->entries[i];
+        for (int k = 0; k < e->n_waiters; k++) {
+            int seen = 0;
+            for (int m = 0; m < n; m++)
+                seen |= wake[m] == e->waiters[k];
+            if (!seen && n < (int)(sizeof(wake) / sizeof(wake[0])))
+                wake[n++] = e->waiters[k];
+        }
+        e->n_waiters = 0;
+    }
     uv_mutex_unlock(&s->lock);
+    for (int i = 0; i < n; i++)
+        uv_async_send(wake[i]);
 }
 
 uint64_t ocsp_service_queries(const struct ocsp_service *s)
@@ -424,9 +442,16 @@ int ocsp_service_status(struct ocsp_service *s, X509 *leaf, X509 *issuer,
         free(j);
         return 0;
     }
+    /* a slot shared with another certificate's query in flight: keep its
+     * waiters, they ask again when this one ends */
+    uv_async_t *keep[MAX_WAITERS];
+    int n_keep = e->state == E_PENDING ? e->n_waiters : 0;
+    memcpy(keep, e->waiters, (size_t)n_keep * sizeof(*keep));
     memset(e, 0, sizeof(*e));
     memcpy(e->key, key, 32);
     e->state = E_PENDING;
+    for (int i = 0; i < n_keep; i++)
+        add_waiter(e, keep[i]);
     add_waiter(e, wake);
     j->next = s->queue;
     s->queue = j;

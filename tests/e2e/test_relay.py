@@ -436,3 +436,28 @@ class ClientGoneTest(CertgateTestCase):
         while (now := open_connections()) != baseline and time.monotonic() < deadline:
             time.sleep(0.2)
         self.assertEqual(now, baseline, "the vanished client's connection is still open")
+
+
+class PipelineFloodTest(CertgateTestCase):
+    """Many pipelined requests in one write are all answered, in order (no
+    round limit leaves buffered requests behind)."""
+
+    def test_1500_pipelined_requests_get_1500_answers(self):
+        port = free_port()
+        self.certgate(config([listener("plain", port, tls=False, backend="echo")]), [port])
+        n = 1500
+        data = b"".join(b"GET /p%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(n))
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(data)
+        got, buf = 0, b""
+        deadline = time.monotonic() + 20
+        while got < n and time.monotonic() < deadline:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+            got = buf.count(b"HTTP/1.1 200 OK\r\n")
+        s.close()
+        self.assertEqual(got, n)
+        # the last answer is for the last request
+        self.assertIn(b'"target":"/p%d"' % (n - 1), buf[-4096:])
