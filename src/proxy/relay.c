@@ -142,13 +142,23 @@ void relay_upstream_ready(struct upstream *u)
     proxy_on_data(c); /* body bytes already buffered go out now */
 }
 
+/* RFC 9110 9.2.2: only these may be sent twice (a body-less POST may not). */
+static int idempotent(const char *m)
+{
+    static const char *const ok[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE", NULL};
+    for (const char *const *p = ok; *p; p++)
+        if (strcmp(m, *p) == 0)
+            return 1;
+    return 0;
+}
+
 void relay_upstream_failed(struct upstream *u, int timed_out)
 {
     struct conn *c = u->client;
     struct exchange *ex = &c->ex;
     /* a pooled connection the backend had closed: retry once on a new one */
     if (!timed_out && u->reused && u->got == 0 && !ex->resp_started && !ex->retried &&
-        ex->reqbody.kind == HTTP_BODY_NONE) {
+        ex->reqbody.kind == HTTP_BODY_NONE && idempotent(ex->method)) {
         ex->up = NULL;
         upstream_release(u, 0);
         ex->retried = 1;

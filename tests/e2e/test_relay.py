@@ -272,6 +272,20 @@ class RelayTest(CertgateTestCase):
                          [("GET", "/pool2/stale"), ("POST", "/pool2/next")])
         self.assertEqual(reqs[1].body, b"abc")
 
+    def test_stale_pooled_connection_is_not_retried_for_a_bodiless_post(self):
+        # POST is not idempotent (RFC 9110 9.2.2): the backend may have acted on it
+        with RawConn(self.plain) as c:
+            c.send(get("/pool3/stale"))
+            self.assertEqual(c.read_response(timeout=5).status, 200)
+            c.send(b"POST /pool3/next HTTP/1.1\r\nHost: x\r\n\r\n")
+            res = c.read_response(timeout=5)
+        self.assertIsNotNone(res, "closed without an answer")
+        self.assertJsonError(res, 502, "BadGateway")
+        time.sleep(0.3)
+        reqs = self.be.requests()
+        self.assertEqual([(q.method, q.target) for q in reqs],
+                         [("GET", "/pool3/stale"), ("POST", "/pool3/next")])
+
     def test_backend_closing_after_a_keep_alive_response_does_not_fail_the_next(self):
         with RawConn(self.plain) as c:
             c.send(get("/pool3/closeafter"))  # no Connection: close, then FIN
