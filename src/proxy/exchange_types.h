@@ -56,6 +56,8 @@ struct exchange {
     int sent_continue;
     const char *xfcc_in; /* a trusted proxy's XFCC (xfcc_mode: append), in the head */
     size_t xfcc_in_len;
+    const char *xff_in; /* a trusted proxy's X-Forwarded-For, in the head */
+    size_t xff_in_len;
     int untrusted_header; /* the certificate header came from a peer not trusted */
 };
 

@@ -178,8 +178,16 @@ int forward_emit(struct conn *c, const struct http_request *req, int with_cert, 
         if (!h->removed && emit(arg, h->name, h->name_len, h->value, h->value_len) < 0)
             return -1;
     }
-    if (emit_str(emit, arg, "X-Forwarded-For", c->peer_ip) < 0 ||
-        emit_str(emit, arg, "X-Forwarded-Proto", c->l->tls ? "https" : "http") < 0)
+    struct buf xff;
+    buf_init(&xff, c->ex.xff_in_len + INET6_ADDRSTRLEN + 4);
+    if (c->ex.xff_in) /* after a trusted proxy: its list, then the proxy itself */
+        buf_append(&xff, c->ex.xff_in, c->ex.xff_in_len);
+    if (xff.len)
+        buf_puts(&xff, ", ");
+    buf_puts(&xff, c->peer_ip);
+    int rc = emit(arg, "X-Forwarded-For", 15, xff.data, xff.len);
+    buf_free(&xff);
+    if (rc < 0 || emit_str(emit, arg, "X-Forwarded-Proto", c->l->tls ? "https" : "http") < 0)
         return -1;
     if (req->host && emit(arg, "X-Forwarded-Host", 16, req->host->value, req->host->value_len) < 0)
         return -1;

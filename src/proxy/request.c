@@ -132,8 +132,15 @@ static void xfcc_keep(struct conn *c, const struct http_request *req)
     const struct cfg_forward *f = &c->l->cfg->forward;
     const struct cfg_client_cert *cc = &c->l->cfg->client_cert;
     c->ex.xfcc_in = NULL;
+    c->ex.xff_in = NULL;
     if (!header_source_trusted(&c->peer, cc->trusted_proxies, cc->n_trusted_proxies))
         return;
+    /* a trusted proxy's X-Forwarded-For names the real client: extend it, do not replace it */
+    for (size_t j = 0; j < req->num_headers; j++)
+        if (http_name_eq(&req->headers[j], "x-forwarded-for") && req->headers[j].value_len) {
+            c->ex.xff_in = req->headers[j].value;
+            c->ex.xff_in_len = req->headers[j].value_len;
+        }
     for (size_t i = 0; i < f->n_headers; i++) {
         if (f->headers[i].format != FWD_XFCC || !f->headers[i].xfcc_append)
             continue;

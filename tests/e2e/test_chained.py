@@ -221,6 +221,16 @@ class ChainedGatewaysTest(CertgateTestCase):
                 self.assertEqual(
                     req.header_values("X-Client-Cert-SHA1"), [cert_facts("valid-client")["sha1"]]
                 )
+                # B extends A's X-Forwarded-For (the client, then A) instead of replacing it
+                self.assertEqual(req.header_values("X-Forwarded-For"), ["127.0.0.1, 127.0.0.1"])
+
+    def test_forged_x_forwarded_for_from_an_untrusted_peer_is_replaced(self):
+        k = next(iter(CHAINS))
+        self.be.clear()
+        res = self.straight_to_b(k, ["6.6.6.6"], path="/health", source=UNTRUSTED_PEER,
+                                 names=["X-Forwarded-For"])
+        self.assertEqual(res.status, 200, res)
+        self.assertEqual(self.be.only().header_values("X-Forwarded-For"), [UNTRUSTED_PEER])
 
     def test_unregistered_client_passes_a_and_is_refused_by_bs_allowlist(self):
         for k in CHAINS:
