@@ -45,7 +45,6 @@ struct conn {
     char peer_ip[INET6_ADDRSTRLEN];
     struct sockaddr_storage peer; /* for trusted_proxies */
     char *sni;
-    int refs;    /* handlers running + the loop's own */
     int closed;  /* teardown requested */
     int busy;    /* proxy_on_data is running: no re-entry */
     int handles; /* open uv handles */

@@ -18,9 +18,7 @@ static void sock_update_read(struct sock *s);
 static void sock_fail(struct sock *s)
 {
     s->flags |= SOCK_ERROR;
-    if (s->ssl_err == 0)
-        s->ssl_err = ERR_peek_error();
-    ERR_clear_error();
+    ERR_clear_error(); /* the error queue is per thread: leave it clean for the next conn */
 }
 
 static void on_write(uv_write_t *req, int status)

@@ -50,9 +50,7 @@ struct sock {
     size_t wpending; /* bytes handed to uv_write and not yet written */
     char *rbuf;      /* shared read buffer of the loop (borrowed) */
     size_t rbuf_len;
-    uint64_t flush_ms;     /* sock_shutdown: longest wait for queued output to leave */
-    int tls_alert;         /* TLS alert we sent or received, for logs */
-    unsigned long ssl_err; /* first OpenSSL error, for logs */
+    uint64_t flush_ms; /* sock_shutdown: longest wait for queued output to leave */
 };
 
 /* Initialise <s> on <loop>; <in_max> bounds the plaintext input buffer.

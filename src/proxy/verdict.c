@@ -6,6 +6,7 @@
 #include <certgate/policy.h>
 
 #include "core/conn.h"
+#include "core/log.h"
 #include "core/worker.h"
 #include "revocation/ocsp_service.h"
 
@@ -138,7 +139,13 @@ enum certgate_reason verdict_tls_gate(SSL *ssl, X509 *leaf, STACK_OF(X509) *chai
     enum certgate_reason r = verdict_of(c, c->l->gate, detail, detail_len);
     if (r == VERDICT_PENDING)
         return CERTGATE_OK; /* still asking OCSP: the first request decides, over HTTP */
-    if (r != CERTGATE_OK)
-        c->ex.reason = r; /* for the handshake failure log */
+    if (r != CERTGATE_OK) {
+        /* refused by a TLS alert: the log is the only place that says why */
+        if (!c->cert.id_ok)
+            c->cert.id_ok = certgate_identity_from_x509(leaf, &c->cert.id) == 0;
+        if ((size_t)r < METRICS_REASONS)
+            atomic_fetch_add(&c->rt->metrics->rejections_by_reason[r], 1);
+        log_reject(c, r, detail);
+    }
     return r;
 }

@@ -24,7 +24,6 @@ struct verdict_entry {
 struct verdict_cache {
     struct verdict_entry *slots;
     size_t n; /* a power of two */
-    uint64_t hits, misses;
 };
 
 /* <n> slots (rounded up to a power of two, at least 16). 0 or -1. */

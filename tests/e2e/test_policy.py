@@ -199,6 +199,11 @@ class PolicyAlertTest(CertgateTestCase):
 
     def test_revoked_client_gets_certificate_revoked(self):
         self.assertIn("alert certificate revoked", self.alert_of("revoked-client"))
+        # the alert carries no text: the log says who and why
+        log = self._class_procs[0].stderr_path.read_text()
+        lines = [ln for ln in log.splitlines() if "ClientCertificateRevoked" in ln]
+        self.assertTrue(lines, log[-2000:])
+        self.assertIn(cert_facts("revoked-client")["sha256"], lines[-1])
 
     def test_sibling_intermediate_gets_unknown_ca(self):
         self.assertIn("alert unknown ca", self.alert_of("untrusted-client"))
