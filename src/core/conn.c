@@ -186,17 +186,32 @@ static void conn_on_handshake(struct sock *s)
 /* Move to the worker's newest config generation, so that a reload applies
  * to every request from now on, on old connections too. Returns -1 when
  * the connection's listener is gone from the new config. */
-void conn_cert_set(struct conn *c, X509 *leaf, STACK_OF(X509) *chain)
+/* What was derived from the certificate under the current config: encoded
+ * header values (per forward header) and the gate's validated chain. */
+static void cert_forget_derived(struct conn *c)
 {
-    X509_free(c->cert.leaf);
-    sk_X509_pop_free(c->cert.chain, X509_free);
-    sk_X509_pop_free(c->cert.validated, X509_free);
-    certgate_identity_free(&c->cert.id);
     if (c->cert.values) {
         for (size_t i = 0; i < c->l->cfg->forward.n_headers; i++)
             free(c->cert.values[i]);
         free(c->cert.values);
+        c->cert.values = NULL;
     }
+    sk_X509_pop_free(c->cert.validated, X509_free);
+    c->cert.validated = NULL;
+}
+
+/* The plaintext input bound: room for the largest head, never under 64 KiB. */
+static size_t in_max_of(const struct cfg_listener *l)
+{
+    return l->limits.header_bytes > CONN_IN_MIN ? l->limits.header_bytes : CONN_IN_MIN;
+}
+
+void conn_cert_set(struct conn *c, X509 *leaf, STACK_OF(X509) *chain)
+{
+    cert_forget_derived(c);
+    X509_free(c->cert.leaf);
+    sk_X509_pop_free(c->cert.chain, X509_free);
+    certgate_identity_free(&c->cert.id);
     memset(&c->cert, 0, sizeof(c->cert));
     c->cert.leaf = leaf;
     c->cert.chain = chain;
@@ -222,16 +237,8 @@ int conn_follow_config(struct conn *c)
     if (h == NULL)
         return -1;
     c->hdrs = h;
-    if (c->cert.values) {
-        for (size_t i = 0; i < c->l->cfg->forward.n_headers; i++)
-            free(c->cert.values[i]);
-        free(c->cert.values);
-        c->cert.values = NULL;
-    }
-    sk_X509_pop_free(c->cert.validated, X509_free); /* the gate may have changed */
-    c->cert.validated = NULL;
-    size_t in_max =
-        nl->cfg->limits.header_bytes > CONN_IN_MIN ? nl->cfg->limits.header_bytes : CONN_IN_MIN;
+    cert_forget_derived(c); /* forward headers and the gate may have changed */
+    size_t in_max = in_max_of(nl->cfg);
     c->sock.in.max = in_max > c->sock.in.len ? in_max : c->sock.in.len;
     atomic_fetch_sub(&c->l->conns, 1);
     atomic_fetch_add(&nl->conns, 1);
@@ -283,7 +290,7 @@ void conn_accept(struct worker *w, struct rt_listener *rl, uv_stream_t *server)
 {
     const struct cfg_listener *l = rl->cfg;
     struct conn *c = calloc(1, sizeof(*c));
-    size_t in_max = l->limits.header_bytes > CONN_IN_MIN ? l->limits.header_bytes : CONN_IN_MIN;
+    size_t in_max = in_max_of(l);
     if (c == NULL ||
         sock_init(&c->sock, &w->loop, &conn_events, c, in_max, w->rbuf, sizeof(w->rbuf)) < 0) {
         free(c);
