@@ -59,11 +59,60 @@ void cert_text_set(char *buf, size_t len, const char *fmt, ...)
         buf[start] = '\0';
 }
 
-int cert_load_certs(const char *path, const char *what, STACK_OF(X509) *out, char *err,
-                    size_t errlen)
+/* What load_objects reads: certificates or CRLs. */
+struct load_kind {
+    const char *noun; /* "certificate", "CRL": in messages */
+    void *(*pem)(BIO *bio);
+    void *(*der)(BIO *bio);
+    int (*push)(void *stack, void *obj);
+    void (*free)(void *obj);
+};
+
+/* _AUX also reads "TRUSTED CERTIFICATE" blocks, as `openssl` writes them. */
+static void *pem_cert(BIO *bio)
+{
+    return PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
+}
+static void *der_cert(BIO *bio)
+{
+    return d2i_X509_bio(bio, NULL);
+}
+static int push_cert(void *sk, void *x)
+{
+    return sk_X509_push(sk, x);
+}
+static void free_cert(void *x)
+{
+    X509_free(x);
+}
+static void *pem_crl(BIO *bio)
+{
+    return PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+}
+static void *der_crl(BIO *bio)
+{
+    return d2i_X509_CRL_bio(bio, NULL);
+}
+static int push_crl(void *sk, void *x)
+{
+    return sk_X509_CRL_push(sk, x);
+}
+static void free_crl(void *x)
+{
+    X509_CRL_free(x);
+}
+
+static const struct load_kind certs_kind = {"certificate", pem_cert, der_cert, push_cert,
+                                            free_cert};
+static const struct load_kind crls_kind = {"CRL", pem_crl, der_crl, push_crl, free_crl};
+
+/* Append every object of <path> (PEM blocks, or one DER object) to <out>.
+ * Returns how many, or -1 with <err> set. */
+static int load_objects(const char *path, const char *what, const struct load_kind *k, void *out,
+                        char *err, size_t errlen)
 {
     BIO *bio;
-    X509 *x;
+    void *x;
     unsigned long e;
     int n = 0;
 
@@ -80,10 +129,9 @@ int cert_load_certs(const char *path, const char *what, STACK_OF(X509) *out, cha
                       saved != 0 ? strerror(saved) : "unreadable");
         return -1;
     }
-    /* _AUX also reads "TRUSTED CERTIFICATE" blocks, as `openssl` writes them. */
-    while ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) != NULL) {
-        if (!sk_X509_push(out, x)) {
-            X509_free(x);
+    while ((x = k->pem(bio)) != NULL) {
+        if (!k->push(out, x)) {
+            k->free(x);
             goto fail_alloc;
         }
         n++;
@@ -91,18 +139,18 @@ int cert_load_certs(const char *path, const char *what, STACK_OF(X509) *out, cha
     e = ERR_peek_last_error();
     if (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
         ERR_pop_to_mark();
-        cert_text_set(err, errlen, "%s file %s: certificate %d is not valid PEM", what, path,
+        cert_text_set(err, errlen, "%s file %s: %s %d is not valid PEM", what, path, k->noun,
                       n + 1);
         BIO_free(bio);
         return -1;
     }
     ERR_pop_to_mark();
     if (n == 0) {
-        /* A single DER certificate is accepted too. */
+        /* a single DER object is accepted too, as CAs publish CRLs */
         ERR_set_mark();
-        if (BIO_reset(bio) == 0 && (x = d2i_X509_bio(bio, NULL)) != NULL) {
-            if (!sk_X509_push(out, x)) {
-                X509_free(x);
+        if (BIO_reset(bio) == 0 && (x = k->der(bio)) != NULL) {
+            if (!k->push(out, x)) {
+                k->free(x);
                 goto fail_alloc;
             }
             n = 1;
@@ -111,7 +159,7 @@ int cert_load_certs(const char *path, const char *what, STACK_OF(X509) *out, cha
     }
     BIO_free(bio);
     if (n == 0)
-        cert_text_set(err, errlen, "%s file %s holds no certificate", what, path);
+        cert_text_set(err, errlen, "%s file %s holds no %s", what, path, k->noun);
     return n > 0 ? n : -1;
 fail_alloc:
     ERR_pop_to_mark();
@@ -120,62 +168,15 @@ fail_alloc:
     return -1;
 }
 
+int cert_load_certs(const char *path, const char *what, STACK_OF(X509) *out, char *err,
+                    size_t errlen)
+{
+    return load_objects(path, what, &certs_kind, out, err, errlen);
+}
+
 int cert_load_crls(const char *path, STACK_OF(X509_CRL) *out, char *err, size_t errlen)
 {
-    BIO *bio;
-    X509_CRL *crl;
-    unsigned long e;
-    int n = 0;
-
-    if (path == NULL) {
-        cert_text_set(err, errlen, "CRL file name is missing");
-        return -1;
-    }
-    ERR_set_mark();
-    bio = BIO_new_file(path, "r");
-    if (bio == NULL) {
-        int saved = errno;
-        ERR_pop_to_mark();
-        cert_text_set(err, errlen, "cannot open CRL file %s: %s", path,
-                      saved != 0 ? strerror(saved) : "unreadable");
-        return -1;
-    }
-    while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
-        if (!sk_X509_CRL_push(out, crl)) {
-            X509_CRL_free(crl);
-            goto fail_alloc;
-        }
-        n++;
-    }
-    e = ERR_peek_last_error();
-    if (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
-        ERR_pop_to_mark();
-        cert_text_set(err, errlen, "CRL file %s: CRL %d is not valid PEM", path, n + 1);
-        BIO_free(bio);
-        return -1;
-    }
-    ERR_pop_to_mark();
-    if (n == 0) {
-        /* `openssl ca -gencrl` writes PEM, but a DER CRL as CAs publish them works too. */
-        ERR_set_mark();
-        if (BIO_reset(bio) == 0 && (crl = d2i_X509_CRL_bio(bio, NULL)) != NULL) {
-            if (!sk_X509_CRL_push(out, crl)) {
-                X509_CRL_free(crl);
-                goto fail_alloc;
-            }
-            n = 1;
-        }
-        ERR_pop_to_mark();
-    }
-    BIO_free(bio);
-    if (n == 0)
-        cert_text_set(err, errlen, "CRL file %s holds no CRL", path);
-    return n > 0 ? n : -1;
-fail_alloc:
-    ERR_pop_to_mark();
-    BIO_free(bio);
-    cert_text_set(err, errlen, "out of memory reading CRL file %s", path);
-    return -1;
+    return load_objects(path, "CRL", &crls_kind, out, err, errlen);
 }
 
 /* Concurrent verifications then never take a certificate's write lock. */
