@@ -120,4 +120,25 @@ static inline const char *cfg_test_abs(const char *name)
     return buf;
 }
 
+/* <yaml> must fail to load with exactly <msg> ("c.yaml:L:C: ..."). */
+static inline void cfg_expect_err(const char *yaml, const char *msg)
+{
+    struct cfg_error err;
+    struct config *cfg = cfg_test_load(yaml, &err);
+
+    assert_null(cfg);
+    assert_string_equal(err.msg, msg);
+}
+
+/* <yaml> must load; the caller frees the config. */
+static inline struct config *cfg_expect_ok(const char *yaml)
+{
+    struct cfg_error err;
+    struct config *cfg = cfg_test_load(yaml, &err);
+
+    if (!cfg)
+        fail_msg("%s", err.msg);
+    return cfg;
+}
+
 #endif

@@ -15,14 +15,6 @@
 
 #define L "listeners:\n  - name: a\n    address: :1\n"
 
-static void expect_err(const char *yaml, const char *msg)
-{
-    struct cfg_error err;
-    struct config *cfg = cfg_test_load(yaml, &err);
-    assert_null(cfg);
-    assert_string_equal(err.msg, msg);
-}
-
 static void test_cidr(void **state)
 {
     struct cfg_cidr c;
@@ -72,20 +64,21 @@ static void test_loads(void **state)
 
 static void test_errors(void **state)
 {
-    expect_err(L "    client_cert: {source: header}\n",
-               "c.yaml:4:18: 'client_cert' with source 'header' needs 'trusted_proxies': the "
-               "header is believed only from them");
-    expect_err(L "    client_cert: {source: tls}\n",
-               "c.yaml:4:27: 'client_cert' with source 'tls' is the default: leave "
-               "'client_cert' out, or set source: header");
-    expect_err(L "    client_cert: {source: gateway, trusted_proxies: [1.2.3.4]}\n",
-               "c.yaml:4:27: invalid value 'gateway' for 'source' (valid: tls, header)");
-    expect_err(L "    client_cert: {source: header, trusted_proxies: [10.1.0.0/8]}\n",
-               "c.yaml:4:53: '10.1.0.0/8' is not an IPv4/IPv6 address or network (like "
-               "10.0.0.0/8 or fd00::/8, host bits zero)");
-    expect_err(L "    client_cert: {source: header, format: der, trusted_proxies: [127.0.0.1]}\n",
-               "c.yaml:4:43: invalid value 'der' for 'format' (valid: auto, base64-der, "
-               "pem-urlencoded, hex, rfc9440, xfcc)");
+    cfg_expect_err(L "    client_cert: {source: header}\n",
+                   "c.yaml:4:18: 'client_cert' with source 'header' needs 'trusted_proxies': the "
+                   "header is believed only from them");
+    cfg_expect_err(L "    client_cert: {source: tls}\n",
+                   "c.yaml:4:27: 'client_cert' with source 'tls' is the default: leave "
+                   "'client_cert' out, or set source: header");
+    cfg_expect_err(L "    client_cert: {source: gateway, trusted_proxies: [1.2.3.4]}\n",
+                   "c.yaml:4:27: invalid value 'gateway' for 'source' (valid: tls, header)");
+    cfg_expect_err(L "    client_cert: {source: header, trusted_proxies: [10.1.0.0/8]}\n",
+                   "c.yaml:4:53: '10.1.0.0/8' is not an IPv4/IPv6 address or network (like "
+                   "10.0.0.0/8 or fd00::/8, host bits zero)");
+    cfg_expect_err(L
+                   "    client_cert: {source: header, format: der, trusted_proxies: [127.0.0.1]}\n",
+                   "c.yaml:4:43: invalid value 'der' for 'format' (valid: auto, base64-der, "
+                   "pem-urlencoded, hex, rfc9440, xfcc)");
 }
 
 int main(void)

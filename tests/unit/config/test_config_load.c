@@ -15,15 +15,6 @@
 
 #define LISTENER "listeners:\n  - {name: web, address: \":8080\"}\n"
 
-static void expect_err(const char *yaml, const char *msg)
-{
-    struct cfg_error err;
-    struct config *cfg = cfg_test_load(yaml, &err);
-
-    assert_null(cfg);
-    assert_string_equal(err.msg, msg);
-}
-
 static void assert_abs(const char *got, const char *name)
 {
     assert_non_null(got);
@@ -316,148 +307,153 @@ static void test_file_errors(void **state)
     assert_string_equal(err.msg, "cannot open 'missing.yaml': No such file or directory");
     assert_null(config_load(".", &err));
     assert_string_equal(err.msg, "cannot open '.': Is a directory");
-    expect_err("", "c.yaml:1:1: the file is empty; expected a mapping with 'listeners'");
-    expect_err("# nothing\n", "c.yaml:1:1: the file is empty; expected a mapping with 'listeners'");
-    expect_err("- a\n", "c.yaml:1:1: expected a mapping at the top level, got a list");
-    expect_err("hello\n", "c.yaml:1:1: expected a mapping at the top level, got 'hello'");
-    expect_err("listeners:\n  - name: [a\n",
-               "c.yaml:3:1: YAML syntax error: did not find expected ',' or ']' (while parsing a "
-               "flow sequence at line 2)");
-    expect_err("listeners: []\nlisteners: []\n", "c.yaml:2:1: duplicate key 'listeners' (first "
-                                                 "at line 1)");
+    cfg_expect_err("", "c.yaml:1:1: the file is empty; expected a mapping with 'listeners'");
+    cfg_expect_err("# nothing\n",
+                   "c.yaml:1:1: the file is empty; expected a mapping with 'listeners'");
+    cfg_expect_err("- a\n", "c.yaml:1:1: expected a mapping at the top level, got a list");
+    cfg_expect_err("hello\n", "c.yaml:1:1: expected a mapping at the top level, got 'hello'");
+    cfg_expect_err(
+        "listeners:\n  - name: [a\n",
+        "c.yaml:3:1: YAML syntax error: did not find expected ',' or ']' (while parsing a "
+        "flow sequence at line 2)");
+    cfg_expect_err("listeners: []\nlisteners: []\n", "c.yaml:2:1: duplicate key 'listeners' (first "
+                                                     "at line 1)");
 }
 
 static void test_top_level_errors(void **state)
 {
-    expect_err(LISTENER "listener: x\n",
-               "c.yaml:3:1: unknown key 'listener' at the top level (valid keys: listeners, "
-               "policies, backends, admin, log, workers)");
-    expect_err("workers: 2\n", "c.yaml:1:1: missing required key 'listeners' at the top level");
-    expect_err("listeners: {}\n", "c.yaml:1:12: expected a list for 'listeners', got a mapping");
-    expect_err("listeners:\n", "c.yaml:1:11: expected a list for 'listeners', got null");
-    expect_err("listeners: []\n", "c.yaml:1:12: 'listeners' must list at least one listener");
-    expect_err("listeners:\n  - web\n",
-               "c.yaml:2:5: expected a mapping for an entry of 'listeners', got 'web'");
-    expect_err(LISTENER "workers: 0\n",
-               "c.yaml:3:10: expected a whole number from 1 to 1024 for 'workers', got '0'");
-    expect_err(LISTENER "workers: 1025\n",
-               "c.yaml:3:10: expected a whole number from 1 to 1024 for 'workers', got '1025'");
-    expect_err(LISTENER "workers: four\n",
-               "c.yaml:3:10: expected a whole number from 1 to 1024 for 'workers', got 'four'");
-    expect_err(LISTENER "workers: [1]\n",
-               "c.yaml:3:10: expected a whole number from 1 to 1024 for 'workers', got a list");
+    cfg_expect_err(LISTENER "listener: x\n",
+                   "c.yaml:3:1: unknown key 'listener' at the top level (valid keys: listeners, "
+                   "policies, backends, admin, log, workers)");
+    cfg_expect_err("workers: 2\n", "c.yaml:1:1: missing required key 'listeners' at the top level");
+    cfg_expect_err("listeners: {}\n",
+                   "c.yaml:1:12: expected a list for 'listeners', got a mapping");
+    cfg_expect_err("listeners:\n", "c.yaml:1:11: expected a list for 'listeners', got null");
+    cfg_expect_err("listeners: []\n", "c.yaml:1:12: 'listeners' must list at least one listener");
+    cfg_expect_err("listeners:\n  - web\n",
+                   "c.yaml:2:5: expected a mapping for an entry of 'listeners', got 'web'");
+    cfg_expect_err(LISTENER "workers: 0\n",
+                   "c.yaml:3:10: expected a whole number from 1 to 1024 for 'workers', got '0'");
+    cfg_expect_err(LISTENER "workers: 1025\n",
+                   "c.yaml:3:10: expected a whole number from 1 to 1024 for 'workers', got '1025'");
+    cfg_expect_err(LISTENER "workers: four\n",
+                   "c.yaml:3:10: expected a whole number from 1 to 1024 for 'workers', got 'four'");
+    cfg_expect_err(LISTENER "workers: [1]\n",
+                   "c.yaml:3:10: expected a whole number from 1 to 1024 for 'workers', got a list");
 }
 
 static void test_log_admin_errors(void **state)
 {
-    expect_err(LISTENER "log: {access: stderr}\n",
-               "c.yaml:3:15: invalid value 'stderr' for 'access' (valid: stdout, off)");
-    expect_err(LISTENER "log: {format: text}\n",
-               "c.yaml:3:15: invalid value 'text' for 'format' (valid: json)");
-    expect_err(LISTENER "log: {level: debug}\n",
-               "c.yaml:3:7: unknown key 'level' in 'log' (valid keys: access, format)");
-    expect_err(LISTENER "log: stdout\n", "c.yaml:3:6: expected a mapping for 'log', got 'stdout'");
-    expect_err(LISTENER "admin: {}\n", "c.yaml:3:8: missing required key 'address' in 'admin'");
-    expect_err(LISTENER "admin: {address: 127.0.0.1}\n",
-               "c.yaml:3:18: invalid address '127.0.0.1': missing ':port'");
-    expect_err(LISTENER "admin: {address: '127.0.0.1:8080'}\n",
-               "c.yaml:3:18: admin address '127.0.0.1:8080' conflicts with listener 'web' "
-               "(:8080)");
+    cfg_expect_err(LISTENER "log: {access: stderr}\n",
+                   "c.yaml:3:15: invalid value 'stderr' for 'access' (valid: stdout, off)");
+    cfg_expect_err(LISTENER "log: {format: text}\n",
+                   "c.yaml:3:15: invalid value 'text' for 'format' (valid: json)");
+    cfg_expect_err(LISTENER "log: {level: debug}\n",
+                   "c.yaml:3:7: unknown key 'level' in 'log' (valid keys: access, format)");
+    cfg_expect_err(LISTENER "log: stdout\n",
+                   "c.yaml:3:6: expected a mapping for 'log', got 'stdout'");
+    cfg_expect_err(LISTENER "admin: {}\n", "c.yaml:3:8: missing required key 'address' in 'admin'");
+    cfg_expect_err(LISTENER "admin: {address: 127.0.0.1}\n",
+                   "c.yaml:3:18: invalid address '127.0.0.1': missing ':port'");
+    cfg_expect_err(LISTENER "admin: {address: '127.0.0.1:8080'}\n",
+                   "c.yaml:3:18: admin address '127.0.0.1:8080' conflicts with listener 'web' "
+                   "(:8080)");
 }
 
 static void test_policy_errors(void **state)
 {
-    expect_err(LISTENER "policies: [a]\n",
-               "c.yaml:3:11: expected a mapping for 'policies', got a list");
-    expect_err(LISTENER "policies:\n  p:\n",
-               "c.yaml:4:5: expected a mapping for policy 'p', got null");
-    expect_err(LISTENER "policies:\n  none: {trusted_ca: ca.pem}\n",
-               "c.yaml:4:3: the policy name 'none' is reserved (a route's 'policy: none' means "
-               "no check)");
-    expect_err(LISTENER "policies:\n  p: {intermediates: [ca.pem]}\n",
-               "c.yaml:4:6: missing required key 'trusted_ca' in policy 'p'");
-    expect_err(
+    cfg_expect_err(LISTENER "policies: [a]\n",
+                   "c.yaml:3:11: expected a mapping for 'policies', got a list");
+    cfg_expect_err(LISTENER "policies:\n  p:\n",
+                   "c.yaml:4:5: expected a mapping for policy 'p', got null");
+    cfg_expect_err(LISTENER "policies:\n  none: {trusted_ca: ca.pem}\n",
+                   "c.yaml:4:3: the policy name 'none' is reserved (a route's 'policy: none' means "
+                   "no check)");
+    cfg_expect_err(LISTENER "policies:\n  p: {intermediates: [ca.pem]}\n",
+                   "c.yaml:4:6: missing required key 'trusted_ca' in policy 'p'");
+    cfg_expect_err(
         LISTENER "policies:\n  p: {trusted_ca: ca.pem, ocsp: {}}\n",
         "c.yaml:4:27: unknown key 'ocsp' in policy 'p' (valid keys: trusted_ca, "
         "intermediates, allowed_issuers, max_depth, require_client_auth_eku, "
         "min_rsa_bits, min_ec_bits, allow_weak_signatures, allow, status, revocation, inherit)");
-    expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {mode: crl}}\n",
-               "c.yaml:4:39: revocation mode 'crl' needs 'crl: [files]'");
-    expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {mode: ocsp2}}\n",
-               "c.yaml:4:46: invalid value 'ocsp2' for 'mode' (valid: off, crl, ocsp)");
-    expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {crl: [ca.pem]}}\n",
-               "c.yaml:4:46: no CRL found in 'ca.pem' (PEM or DER expected)");
-    expect_err(LISTENER "policies:\n  p: {trusted_ca: []}\n",
-               "c.yaml:4:19: 'trusted_ca' must name at least one file");
-    expect_err(LISTENER "policies:\n  p: {trusted_ca: {a: b}}\n",
-               "c.yaml:4:19: expected a file name or a list of file names for 'trusted_ca', "
-               "got a mapping");
-    expect_err(LISTENER "policies:\n  p: {trusted_ca: [[ca.pem]]}\n",
-               "c.yaml:4:20: expected a string for an entry of 'trusted_ca', got a list");
-    expect_err(LISTENER "policies:\n  p:\n    trusted_ca: [ca.pem, nope.pem]\n",
-               "c.yaml:5:26: cannot open 'nope.pem': No such file or directory");
-    expect_err(LISTENER "policies:\n  p:\n    trusted_ca: notpem.txt\n",
-               "c.yaml:5:17: no certificate found in 'notpem.txt'");
-    expect_err(LISTENER "policies:\n  p:\n    trusted_ca: ca.pem\n    intermediates: server.key\n",
-               "c.yaml:6:20: no certificate found in 'server.key'");
+    cfg_expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {mode: crl}}\n",
+                   "c.yaml:4:39: revocation mode 'crl' needs 'crl: [files]'");
+    cfg_expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {mode: ocsp2}}\n",
+                   "c.yaml:4:46: invalid value 'ocsp2' for 'mode' (valid: off, crl, ocsp)");
+    cfg_expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {crl: [ca.pem]}}\n",
+                   "c.yaml:4:46: no CRL found in 'ca.pem' (PEM or DER expected)");
+    cfg_expect_err(LISTENER "policies:\n  p: {trusted_ca: []}\n",
+                   "c.yaml:4:19: 'trusted_ca' must name at least one file");
+    cfg_expect_err(LISTENER "policies:\n  p: {trusted_ca: {a: b}}\n",
+                   "c.yaml:4:19: expected a file name or a list of file names for 'trusted_ca', "
+                   "got a mapping");
+    cfg_expect_err(LISTENER "policies:\n  p: {trusted_ca: [[ca.pem]]}\n",
+                   "c.yaml:4:20: expected a string for an entry of 'trusted_ca', got a list");
+    cfg_expect_err(LISTENER "policies:\n  p:\n    trusted_ca: [ca.pem, nope.pem]\n",
+                   "c.yaml:5:26: cannot open 'nope.pem': No such file or directory");
+    cfg_expect_err(LISTENER "policies:\n  p:\n    trusted_ca: notpem.txt\n",
+                   "c.yaml:5:17: no certificate found in 'notpem.txt'");
+    cfg_expect_err(LISTENER
+                   "policies:\n  p:\n    trusted_ca: ca.pem\n    intermediates: server.key\n",
+                   "c.yaml:6:20: no certificate found in 'server.key'");
 }
 
 static void test_backend_errors(void **state)
 {
-    expect_err(LISTENER "backends:\n  app: {}\n",
-               "c.yaml:4:8: backend 'app' needs 'servers' or 'builtin'");
-    expect_err(LISTENER "backends:\n  app: {builtin: echo, servers: ['http://a:1']}\n",
-               "c.yaml:4:9: backend 'app' has both 'servers' and 'builtin'; use one");
-    expect_err(LISTENER "backends:\n  app: {builtin: nginx}\n",
-               "c.yaml:4:18: invalid value 'nginx' for 'builtin' (valid: echo)");
-    expect_err(LISTENER "backends:\n  app: {servers: []}\n",
-               "c.yaml:4:18: 'servers' must list at least one URL");
-    expect_err(LISTENER "backends:\n  app: {servers: http://a:1}\n",
-               "c.yaml:4:18: expected a list for 'servers', got 'http://a:1'");
-    expect_err(LISTENER "backends:\n  app:\n    servers:\n      - http://127.0.0.1:3000\n"
-                        "      - tcp://127.0.0.1:3001\n",
-               "c.yaml:7:9: invalid server URL 'tcp://127.0.0.1:3001': the URL must start with "
-               "http:// or https://");
-    expect_err(LISTENER "backends:\n  app: {builtin: echo, balance: round_robin}\n",
-               "c.yaml:4:24: unknown key 'balance' in backend 'app' (valid keys: servers, "
-               "builtin, timeouts)");
-    expect_err(LISTENER "backends:\n  app: {builtin: echo, timeouts: {idle: 5s}}\n",
-               "c.yaml:4:35: unknown key 'idle' in 'timeouts' (valid keys: connect, response)");
-    expect_err(LISTENER "backends:\n  app: {builtin: echo, timeouts: {connect: 5}}\n",
-               "c.yaml:4:44: invalid duration '5' for 'connect': use a number and a unit, as "
-               "500ms, 30s, 5m or 1h");
-    expect_err(LISTENER "backends:\n  app: {builtin: echo, timeouts: {connect: 0ms}}\n",
-               "c.yaml:4:44: 'connect' must be greater than 0");
-    expect_err(LISTENER "backends:\n  app: {builtin: echo, timeouts: {connect: true}}\n",
-               "c.yaml:4:44: invalid duration 'true' for 'connect': use a number and a unit, "
-               "as 500ms, 30s, 5m or 1h");
+    cfg_expect_err(LISTENER "backends:\n  app: {}\n",
+                   "c.yaml:4:8: backend 'app' needs 'servers' or 'builtin'");
+    cfg_expect_err(LISTENER "backends:\n  app: {builtin: echo, servers: ['http://a:1']}\n",
+                   "c.yaml:4:9: backend 'app' has both 'servers' and 'builtin'; use one");
+    cfg_expect_err(LISTENER "backends:\n  app: {builtin: nginx}\n",
+                   "c.yaml:4:18: invalid value 'nginx' for 'builtin' (valid: echo)");
+    cfg_expect_err(LISTENER "backends:\n  app: {servers: []}\n",
+                   "c.yaml:4:18: 'servers' must list at least one URL");
+    cfg_expect_err(LISTENER "backends:\n  app: {servers: http://a:1}\n",
+                   "c.yaml:4:18: expected a list for 'servers', got 'http://a:1'");
+    cfg_expect_err(LISTENER "backends:\n  app:\n    servers:\n      - http://127.0.0.1:3000\n"
+                            "      - tcp://127.0.0.1:3001\n",
+                   "c.yaml:7:9: invalid server URL 'tcp://127.0.0.1:3001': the URL must start with "
+                   "http:// or https://");
+    cfg_expect_err(LISTENER "backends:\n  app: {builtin: echo, balance: round_robin}\n",
+                   "c.yaml:4:24: unknown key 'balance' in backend 'app' (valid keys: servers, "
+                   "builtin, timeouts)");
+    cfg_expect_err(LISTENER "backends:\n  app: {builtin: echo, timeouts: {idle: 5s}}\n",
+                   "c.yaml:4:35: unknown key 'idle' in 'timeouts' (valid keys: connect, response)");
+    cfg_expect_err(LISTENER "backends:\n  app: {builtin: echo, timeouts: {connect: 5}}\n",
+                   "c.yaml:4:44: invalid duration '5' for 'connect': use a number and a unit, as "
+                   "500ms, 30s, 5m or 1h");
+    cfg_expect_err(LISTENER "backends:\n  app: {builtin: echo, timeouts: {connect: 0ms}}\n",
+                   "c.yaml:4:44: 'connect' must be greater than 0");
+    cfg_expect_err(LISTENER "backends:\n  app: {builtin: echo, timeouts: {connect: true}}\n",
+                   "c.yaml:4:44: invalid duration 'true' for 'connect': use a number and a unit, "
+                   "as 500ms, 30s, 5m or 1h");
 }
 
 static void test_undefined_references(void **state)
 {
-    expect_err("listeners:\n"
-               "  - name: a\n"
-               "    address: :1\n"
-               "    routes: [{policy: nope}]\n"
-               "policies: {p1: {trusted_ca: ca.pem}, p2: {trusted_ca: ca.pem}}\n",
-               "c.yaml:4:23: undefined policy 'nope' (defined policies: p1, p2)");
-    expect_err("listeners:\n"
-               "  - name: a\n"
-               "    address: :1\n"
-               "    routes: [{policy: nope}]\n",
-               "c.yaml:4:23: undefined policy 'nope' (no policies are defined)");
-    expect_err("listeners:\n"
-               "  - name: a\n"
-               "    address: :1\n"
-               "    routes: [{backend: api}]\n"
-               "backends: {app: {builtin: echo}}\n",
-               "c.yaml:4:24: undefined backend 'api' (defined backends: app)");
+    cfg_expect_err("listeners:\n"
+                   "  - name: a\n"
+                   "    address: :1\n"
+                   "    routes: [{policy: nope}]\n"
+                   "policies: {p1: {trusted_ca: ca.pem}, p2: {trusted_ca: ca.pem}}\n",
+                   "c.yaml:4:23: undefined policy 'nope' (defined policies: p1, p2)");
+    cfg_expect_err("listeners:\n"
+                   "  - name: a\n"
+                   "    address: :1\n"
+                   "    routes: [{policy: nope}]\n",
+                   "c.yaml:4:23: undefined policy 'nope' (no policies are defined)");
+    cfg_expect_err("listeners:\n"
+                   "  - name: a\n"
+                   "    address: :1\n"
+                   "    routes: [{backend: api}]\n"
+                   "backends: {app: {builtin: echo}}\n",
+                   "c.yaml:4:24: undefined backend 'api' (defined backends: app)");
     /* the implicit echo backend exists only for routes that name none */
-    expect_err("listeners:\n"
-               "  - name: a\n"
-               "    address: :1\n"
-               "    routes: [{backend: echo}]\n",
-               "c.yaml:4:24: undefined backend 'echo' (no backends are defined)");
+    cfg_expect_err("listeners:\n"
+                   "  - name: a\n"
+                   "    address: :1\n"
+                   "    routes: [{backend: echo}]\n",
+                   "c.yaml:4:24: undefined backend 'echo' (no backends are defined)");
 }
 
 int main(void)

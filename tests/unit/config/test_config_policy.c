@@ -22,25 +22,6 @@
 #define SHA1_HEX   "0123456789ABCDEF0123456789ABCDEF01234567"
 #define SHA256_HEX "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF"
 
-static void expect_err(const char *yaml, const char *msg)
-{
-    struct cfg_error err;
-    struct config *cfg = cfg_test_load(yaml, &err);
-
-    assert_null(cfg);
-    assert_string_equal(err.msg, msg);
-}
-
-static struct config *expect_ok(const char *yaml)
-{
-    struct cfg_error err;
-    struct config *cfg = cfg_test_load(yaml, &err);
-
-    if (!cfg)
-        fail_msg("%s", err.msg);
-    return cfg;
-}
-
 static void assert_strv(char *const *got, size_t n_got, const char *const *want, size_t n_want)
 {
     assert_int_equal(n_got, n_want);
@@ -74,32 +55,33 @@ static void assert_defaults(const struct cfg_policy *p)
 
 static void test_every_key(void **state)
 {
-    struct config *cfg = expect_ok(LISTENER "policies:\n"
-                                            "  full:\n"
-                                            "    trusted_ca: ca.pem\n"
-                                            "    intermediates: [server.pem]\n"
-                                            "    allowed_issuers:\n"
-                                            "      - CN=APIM Sample DEV Intermediate CA\n"
-                                            "      - ca.pem\n"
-                                            "      - O=Contoso,CN=Other CA\n"
-                                            "    max_depth: 3\n"
-                                            "    require_client_auth_eku: false\n"
-                                            "    min_rsa_bits: 3072\n"
-                                            "    min_ec_bits: 384\n"
-                                            "    allow_weak_signatures: true\n"
-                                            "    allow:\n"
-                                            "      sha1: [\"01:23:45:67:89:ab:cd:ef:01:23:45:67:89:"
-                                            "ab:cd:ef:01:23:45:67\"]\n"
-                                            "      sha256: " SHA256_HEX "\n"
-                                            "      cn: [Valid Client, Other Client]\n"
-                                            "      san_dns: api.example\n"
-                                            "      san_uri: [spiffe://demo/valid-client]\n"
-                                            "      san_email: [valid-client@demo.example]\n"
-                                            "      ou: Demo Clients\n"
-                                            "      serial: [\"0a:1B\", 10 AB CD]\n"
-                                            "    status:\n"
-                                            "      ClientCertificateNotFound: 495\n"
-                                            "      ClientCertificateIdentityNotMatched: 404\n");
+    struct config *cfg =
+        cfg_expect_ok(LISTENER "policies:\n"
+                               "  full:\n"
+                               "    trusted_ca: ca.pem\n"
+                               "    intermediates: [server.pem]\n"
+                               "    allowed_issuers:\n"
+                               "      - CN=APIM Sample DEV Intermediate CA\n"
+                               "      - ca.pem\n"
+                               "      - O=Contoso,CN=Other CA\n"
+                               "    max_depth: 3\n"
+                               "    require_client_auth_eku: false\n"
+                               "    min_rsa_bits: 3072\n"
+                               "    min_ec_bits: 384\n"
+                               "    allow_weak_signatures: true\n"
+                               "    allow:\n"
+                               "      sha1: [\"01:23:45:67:89:ab:cd:ef:01:23:45:67:89:"
+                               "ab:cd:ef:01:23:45:67\"]\n"
+                               "      sha256: " SHA256_HEX "\n"
+                               "      cn: [Valid Client, Other Client]\n"
+                               "      san_dns: api.example\n"
+                               "      san_uri: [spiffe://demo/valid-client]\n"
+                               "      san_email: [valid-client@demo.example]\n"
+                               "      ou: Demo Clients\n"
+                               "      serial: [\"0a:1B\", 10 AB CD]\n"
+                               "    status:\n"
+                               "      ClientCertificateNotFound: 495\n"
+                               "      ClientCertificateIdentityNotMatched: 404\n");
     struct cfg_policy *p = &cfg->policies[0];
 
     assert_int_equal(cfg->n_policies, 1);
@@ -138,24 +120,24 @@ static void test_every_key(void **state)
 
 static void test_defaults_named_inline_quick(void **state)
 {
-    struct config *cfg = expect_ok("listeners:\n"
-                                   "  - name: mtls\n"
-                                   "    address: :8443\n"
-                                   "    tls:\n"
-                                   "      certificates: [{cert: server.pem, key: server.key}]\n"
-                                   "      client_auth: {mode: require, trusted_ca: ca.pem}\n"
-                                   "  - name: mtls2\n"
-                                   "    address: :8444\n"
-                                   "    tls:\n"
-                                   "      certificates: [{cert: server.pem, key: server.key}]\n"
-                                   "      client_auth:\n"
-                                   "        mode: require\n"
-                                   "        trusted_ca: ca.pem\n"
-                                   "        max_depth: 2\n"
-                                   "        min_ec_bits: 521\n"
-                                   "        status: {ClientCertificateExpired: 403}\n"
-                                   "policies:\n"
-                                   "  p: {trusted_ca: ca.pem}\n");
+    struct config *cfg = cfg_expect_ok("listeners:\n"
+                                       "  - name: mtls\n"
+                                       "    address: :8443\n"
+                                       "    tls:\n"
+                                       "      certificates: [{cert: server.pem, key: server.key}]\n"
+                                       "      client_auth: {mode: require, trusted_ca: ca.pem}\n"
+                                       "  - name: mtls2\n"
+                                       "    address: :8444\n"
+                                       "    tls:\n"
+                                       "      certificates: [{cert: server.pem, key: server.key}]\n"
+                                       "      client_auth:\n"
+                                       "        mode: require\n"
+                                       "        trusted_ca: ca.pem\n"
+                                       "        max_depth: 2\n"
+                                       "        min_ec_bits: 521\n"
+                                       "        status: {ClientCertificateExpired: 403}\n"
+                                       "policies:\n"
+                                       "  p: {trusted_ca: ca.pem}\n");
     struct cfg_policy *inl2;
     struct cfg_error err;
 
@@ -186,29 +168,30 @@ static void test_defaults_named_inline_quick(void **state)
  * the nearest ancestor that sets it; lists are replaced, statuses merged. */
 static void test_inherit_three_levels(void **state)
 {
-    struct config *cfg = expect_ok(LISTENER "policies:\n"
-                                            "  leaf:\n"
-                                            "    inherit: mid\n"
-                                            "    intermediates: [ca.pem]\n"
-                                            "    allow: {cn: [Leaf Client]}\n"
-                                            "    min_rsa_bits: 4096\n"
-                                            "    status: {ClientCertificateRevoked: 451}\n"
-                                            "  root:\n"
-                                            "    trusted_ca: [ca.pem, server.pem]\n"
-                                            "    intermediates: [server.pem, ca.pem]\n"
-                                            "    allowed_issuers: [\"CN=Root Pin\", ca.pem]\n"
-                                            "    max_depth: 4\n"
-                                            "    require_client_auth_eku: false\n"
-                                            "    allow: {sha256: [\"" SHA256_HEX "\"], ou: [R]}\n"
-                                            "    status:\n"
-                                            "      ClientCertificateExpired: 499\n"
-                                            "      ClientCertificateRevoked: 410\n"
-                                            "  mid:\n"
-                                            "    inherit: root\n"
-                                            "    allowed_issuers: [\"CN=Mid Pin\"]\n"
-                                            "    min_ec_bits: 384\n"
-                                            "    allow_weak_signatures: true\n"
-                                            "    status: {ClientCertificateExpired: 498}\n");
+    struct config *cfg =
+        cfg_expect_ok(LISTENER "policies:\n"
+                               "  leaf:\n"
+                               "    inherit: mid\n"
+                               "    intermediates: [ca.pem]\n"
+                               "    allow: {cn: [Leaf Client]}\n"
+                               "    min_rsa_bits: 4096\n"
+                               "    status: {ClientCertificateRevoked: 451}\n"
+                               "  root:\n"
+                               "    trusted_ca: [ca.pem, server.pem]\n"
+                               "    intermediates: [server.pem, ca.pem]\n"
+                               "    allowed_issuers: [\"CN=Root Pin\", ca.pem]\n"
+                               "    max_depth: 4\n"
+                               "    require_client_auth_eku: false\n"
+                               "    allow: {sha256: [\"" SHA256_HEX "\"], ou: [R]}\n"
+                               "    status:\n"
+                               "      ClientCertificateExpired: 499\n"
+                               "      ClientCertificateRevoked: 410\n"
+                               "  mid:\n"
+                               "    inherit: root\n"
+                               "    allowed_issuers: [\"CN=Mid Pin\"]\n"
+                               "    min_ec_bits: 384\n"
+                               "    allow_weak_signatures: true\n"
+                               "    status: {ClientCertificateExpired: 498}\n");
     struct cfg_policy *leaf = &cfg->policies[0], *root = &cfg->policies[1];
     struct cfg_policy *mid = &cfg->policies[2];
     const char *ca = strdup(cfg_test_abs("ca.pem")), *srv = strdup(cfg_test_abs("server.pem"));
@@ -279,13 +262,13 @@ static void test_inherit_three_levels(void **state)
 
 static void test_inherit_fills_required_and_routes(void **state)
 {
-    struct config *cfg = expect_ok("listeners:\n"
-                                   "  - name: web\n"
-                                   "    address: \":8080\"\n"
-                                   "    routes: [{policy: registered}]\n"
-                                   "policies:\n"
-                                   "  dev-clients: {trusted_ca: ca.pem, max_depth: 2}\n"
-                                   "  registered: {inherit: dev-clients, allow: {cn: [A]}}\n");
+    struct config *cfg = cfg_expect_ok("listeners:\n"
+                                       "  - name: web\n"
+                                       "    address: \":8080\"\n"
+                                       "    routes: [{policy: registered}]\n"
+                                       "policies:\n"
+                                       "  dev-clients: {trusted_ca: ca.pem, max_depth: 2}\n"
+                                       "  registered: {inherit: dev-clients, allow: {cn: [A]}}\n");
 
     assert_ptr_equal(cfg->listeners[0].routes[0].policy, &cfg->policies[1]);
     ASSERT_STRV(cfg->policies[1].trusted_ca, cfg->policies[1].n_trusted_ca, cfg_test_abs("ca.pem"));
@@ -296,30 +279,30 @@ static void test_inherit_fills_required_and_routes(void **state)
 
 static void test_inherit_errors(void **state)
 {
-    expect_err(LISTENER "policies:\n  a: {trusted_ca: ca.pem}\n  b: {inherit: c}\n",
-               "c.yaml:5:16: policy 'b' inherits from undefined policy 'c' (defined policies: "
-               "a, b)");
-    expect_err(LISTENER "policies:\n  a: {trusted_ca: ca.pem, inherit: a}\n",
-               "c.yaml:4:36: 'inherit' makes a cycle: a -> a");
-    expect_err(LISTENER "policies:\n"
-                        "  x: {trusted_ca: ca.pem}\n"
-                        "  a: {inherit: b}\n"
-                        "  b: {inherit: c}\n"
-                        "  c: {inherit: a}\n",
-               "c.yaml:7:16: 'inherit' makes a cycle: a -> b -> c -> a");
+    cfg_expect_err(LISTENER "policies:\n  a: {trusted_ca: ca.pem}\n  b: {inherit: c}\n",
+                   "c.yaml:5:16: policy 'b' inherits from undefined policy 'c' (defined policies: "
+                   "a, b)");
+    cfg_expect_err(LISTENER "policies:\n  a: {trusted_ca: ca.pem, inherit: a}\n",
+                   "c.yaml:4:36: 'inherit' makes a cycle: a -> a");
+    cfg_expect_err(LISTENER "policies:\n"
+                            "  x: {trusted_ca: ca.pem}\n"
+                            "  a: {inherit: b}\n"
+                            "  b: {inherit: c}\n"
+                            "  c: {inherit: a}\n",
+                   "c.yaml:7:16: 'inherit' makes a cycle: a -> b -> c -> a");
     /* a chain into a cycle reports the cycle, not the policy that led there */
-    expect_err(LISTENER "policies:\n"
-                        "  top: {inherit: a}\n"
-                        "  a: {inherit: b}\n"
-                        "  b: {inherit: a}\n",
-               "c.yaml:6:16: 'inherit' makes a cycle: a -> b -> a");
-    expect_err(LISTENER "policies:\n  a: {inherit: \"\"}\n",
-               "c.yaml:4:16: 'inherit' must not be empty");
-    expect_err(LISTENER "policies:\n  a: {inherit: [b]}\n",
-               "c.yaml:4:16: expected a string for 'inherit', got a list");
+    cfg_expect_err(LISTENER "policies:\n"
+                            "  top: {inherit: a}\n"
+                            "  a: {inherit: b}\n"
+                            "  b: {inherit: a}\n",
+                   "c.yaml:6:16: 'inherit' makes a cycle: a -> b -> a");
+    cfg_expect_err(LISTENER "policies:\n  a: {inherit: \"\"}\n",
+                   "c.yaml:4:16: 'inherit' must not be empty");
+    cfg_expect_err(LISTENER "policies:\n  a: {inherit: [b]}\n",
+                   "c.yaml:4:16: expected a string for 'inherit', got a list");
     /* nobody up the chain has trusted_ca: reported at the policy's own map */
-    expect_err(LISTENER "policies:\n  a: {max_depth: 2}\n  b: {inherit: a, max_depth: 3}\n",
-               "c.yaml:4:6: missing required key 'trusted_ca' in policy 'a'");
+    cfg_expect_err(LISTENER "policies:\n  a: {max_depth: 2}\n  b: {inherit: a, max_depth: 3}\n",
+                   "c.yaml:4:6: missing required key 'trusted_ca' in policy 'a'");
 }
 
 static void test_issuer_errors(void **state)
@@ -330,94 +313,98 @@ static void test_issuer_errors(void **state)
     assert_null(name);
     assert_true(why[0] != '\0');
     snprintf(msg, sizeof(msg), "c.yaml:6:31: invalid issuer DN 'XYZ=nope': %s", why);
-    expect_err(P "    allowed_issuers: [ca.pem, \"XYZ=nope\"]\n", msg);
-    expect_err(P "    allowed_issuers: [ca.pem, nope.pem]\n",
-               "c.yaml:6:31: cannot open 'nope.pem': No such file or directory");
-    expect_err(P "    allowed_issuers: notpem.txt\n",
-               "c.yaml:6:22: no certificate found in 'notpem.txt'");
-    expect_err(P "    allowed_issuers: []\n",
-               "c.yaml:6:22: 'allowed_issuers' must list at least one value");
-    expect_err(P "    allowed_issuers: [\"\"]\n",
-               "c.yaml:6:23: an entry of 'allowed_issuers' must not be empty");
-    expect_err(P "    allowed_issuers: {CN: x}\n",
-               "c.yaml:6:22: expected a string or a list of strings for 'allowed_issuers', got "
-               "a mapping");
-    expect_err(P "    allowed_issuers: [[CN=x]]\n",
-               "c.yaml:6:23: expected a string for an entry of 'allowed_issuers', got a list");
+    cfg_expect_err(P "    allowed_issuers: [ca.pem, \"XYZ=nope\"]\n", msg);
+    cfg_expect_err(P "    allowed_issuers: [ca.pem, nope.pem]\n",
+                   "c.yaml:6:31: cannot open 'nope.pem': No such file or directory");
+    cfg_expect_err(P "    allowed_issuers: notpem.txt\n",
+                   "c.yaml:6:22: no certificate found in 'notpem.txt'");
+    cfg_expect_err(P "    allowed_issuers: []\n",
+                   "c.yaml:6:22: 'allowed_issuers' must list at least one value");
+    cfg_expect_err(P "    allowed_issuers: [\"\"]\n",
+                   "c.yaml:6:23: an entry of 'allowed_issuers' must not be empty");
+    cfg_expect_err(P "    allowed_issuers: {CN: x}\n",
+                   "c.yaml:6:22: expected a string or a list of strings for 'allowed_issuers', got "
+                   "a mapping");
+    cfg_expect_err(P "    allowed_issuers: [[CN=x]]\n",
+                   "c.yaml:6:23: expected a string for an entry of 'allowed_issuers', got a list");
 }
 
 static void test_scalar_errors(void **state)
 {
-    expect_err(P "    max_depth: 0\n",
-               "c.yaml:6:16: expected a whole number from 1 to 2147483647 for 'max_depth', got "
-               "'0'");
-    expect_err(P "    max_depth: two\n",
-               "c.yaml:6:16: expected a whole number from 1 to 2147483647 for 'max_depth', got "
-               "'two'");
-    expect_err(P "    require_client_auth_eku: yes\n",
-               "c.yaml:6:30: expected true or false for 'require_client_auth_eku', got 'yes'");
-    expect_err(P "    allow_weak_signatures: 1\n",
-               "c.yaml:6:28: expected true or false for 'allow_weak_signatures', got '1'");
-    expect_err(P "    min_rsa_bits: 512\n",
-               "c.yaml:6:19: expected a whole number from 1024 to 16384 for 'min_rsa_bits', got "
-               "'512'");
-    expect_err(P "    min_ec_bits: 1024\n",
-               "c.yaml:6:18: expected a whole number from 160 to 571 for 'min_ec_bits', got "
-               "'1024'");
+    cfg_expect_err(P "    max_depth: 0\n",
+                   "c.yaml:6:16: expected a whole number from 1 to 2147483647 for 'max_depth', got "
+                   "'0'");
+    cfg_expect_err(P "    max_depth: two\n",
+                   "c.yaml:6:16: expected a whole number from 1 to 2147483647 for 'max_depth', got "
+                   "'two'");
+    cfg_expect_err(P "    require_client_auth_eku: yes\n",
+                   "c.yaml:6:30: expected true or false for 'require_client_auth_eku', got 'yes'");
+    cfg_expect_err(P "    allow_weak_signatures: 1\n",
+                   "c.yaml:6:28: expected true or false for 'allow_weak_signatures', got '1'");
+    cfg_expect_err(
+        P "    min_rsa_bits: 512\n",
+        "c.yaml:6:19: expected a whole number from 1024 to 16384 for 'min_rsa_bits', got "
+        "'512'");
+    cfg_expect_err(P "    min_ec_bits: 1024\n",
+                   "c.yaml:6:18: expected a whole number from 160 to 571 for 'min_ec_bits', got "
+                   "'1024'");
 }
 
 static void test_allow_errors(void **state)
 {
-    expect_err(P "    allow: {}\n",
-               "c.yaml:6:12: 'allow' must give at least one list (to allow every identity, "
-               "leave 'allow' out)");
-    expect_err(P "    allow: [cn]\n", "c.yaml:6:12: expected a mapping for 'allow', got a list");
-    expect_err(P "    allow: {subject: [x]}\n",
-               "c.yaml:6:13: unknown key 'subject' in 'allow' (valid keys: sha1, sha256, cn, "
-               "san_dns, san_uri, san_email, ou, serial)");
-    expect_err(P "    allow: {sha1: [\"" SHA1_HEX "\", xyz]}\n",
-               "c.yaml:6:64: 'sha1' entry 'xyz' is not hex (digits 0-9 and A-F; ':' and spaces "
-               "are ignored)");
-    expect_err(P "    allow: {sha1: \"AB:CD\"}\n",
-               "c.yaml:6:19: 'sha1' entry 'AB:CD' has 4 hex digits; a SHA-1 thumbprint has 40");
-    expect_err(P "    allow: {sha256: " SHA1_HEX "}\n",
-               "c.yaml:6:21: 'sha256' entry '" SHA1_HEX "' has 40 hex digits; a SHA-256 "
-               "thumbprint has 64");
-    expect_err(P "    allow: {serial: [0x1F]}\n",
-               "c.yaml:6:22: 'serial' entry '0x1F' is not hex (digits 0-9 and A-F; ':' and "
-               "spaces are ignored)");
-    expect_err(P "    allow: {serial: [\"::\"]}\n",
-               "c.yaml:6:22: 'serial' entry '::' has no hex digits");
-    expect_err(P "    allow: {cn: []}\n", "c.yaml:6:17: 'cn' must list at least one value");
-    expect_err(P "    allow: {ou: [\"\"]}\n", "c.yaml:6:18: an entry of 'ou' must not be empty");
-    expect_err(P "    allow: {san_dns: {a: b}}\n",
-               "c.yaml:6:22: expected a string or a list of strings for 'san_dns', got a "
-               "mapping");
-    expect_err(P "    allow:\n      san_uri:\n",
-               "c.yaml:7:15: expected a string or a list of strings for 'san_uri', got null");
+    cfg_expect_err(P "    allow: {}\n",
+                   "c.yaml:6:12: 'allow' must give at least one list (to allow every identity, "
+                   "leave 'allow' out)");
+    cfg_expect_err(P "    allow: [cn]\n",
+                   "c.yaml:6:12: expected a mapping for 'allow', got a list");
+    cfg_expect_err(P "    allow: {subject: [x]}\n",
+                   "c.yaml:6:13: unknown key 'subject' in 'allow' (valid keys: sha1, sha256, cn, "
+                   "san_dns, san_uri, san_email, ou, serial)");
+    cfg_expect_err(P "    allow: {sha1: [\"" SHA1_HEX "\", xyz]}\n",
+                   "c.yaml:6:64: 'sha1' entry 'xyz' is not hex (digits 0-9 and A-F; ':' and spaces "
+                   "are ignored)");
+    cfg_expect_err(P "    allow: {sha1: \"AB:CD\"}\n",
+                   "c.yaml:6:19: 'sha1' entry 'AB:CD' has 4 hex digits; a SHA-1 thumbprint has 40");
+    cfg_expect_err(P "    allow: {sha256: " SHA1_HEX "}\n",
+                   "c.yaml:6:21: 'sha256' entry '" SHA1_HEX "' has 40 hex digits; a SHA-256 "
+                   "thumbprint has 64");
+    cfg_expect_err(P "    allow: {serial: [0x1F]}\n",
+                   "c.yaml:6:22: 'serial' entry '0x1F' is not hex (digits 0-9 and A-F; ':' and "
+                   "spaces are ignored)");
+    cfg_expect_err(P "    allow: {serial: [\"::\"]}\n",
+                   "c.yaml:6:22: 'serial' entry '::' has no hex digits");
+    cfg_expect_err(P "    allow: {cn: []}\n", "c.yaml:6:17: 'cn' must list at least one value");
+    cfg_expect_err(P "    allow: {ou: [\"\"]}\n",
+                   "c.yaml:6:18: an entry of 'ou' must not be empty");
+    cfg_expect_err(P "    allow: {san_dns: {a: b}}\n",
+                   "c.yaml:6:22: expected a string or a list of strings for 'san_dns', got a "
+                   "mapping");
+    cfg_expect_err(P "    allow:\n      san_uri:\n",
+                   "c.yaml:7:15: expected a string or a list of strings for 'san_uri', got null");
 }
 
 static void test_status_errors(void **state)
 {
-    expect_err(P "    status: {ClientCertificateExpird: 403}\n",
-               "c.yaml:6:14: unknown reason 'ClientCertificateExpird' in 'status' (valid: "
-               "ClientCertificateNotFound, ClientCertificateMalformed, "
-               "ClientCertificateNotYetValid, ClientCertificateExpired, "
-               "ClientCertificateNotTrusted, ClientCertificateRevoked, "
-               "ClientCertificateRevocationUnknown, ClientCertificateIdentityNotMatched)");
-    expect_err(P "    status: {OK: 200}\n",
-               "c.yaml:6:14: unknown reason 'OK' in 'status' (valid: "
-               "ClientCertificateNotFound, ClientCertificateMalformed, "
-               "ClientCertificateNotYetValid, ClientCertificateExpired, "
-               "ClientCertificateNotTrusted, ClientCertificateRevoked, "
-               "ClientCertificateRevocationUnknown, ClientCertificateIdentityNotMatched)");
-    expect_err(P "    status: {ClientCertificateExpired: 302}\n",
-               "c.yaml:6:40: expected a whole number from 400 to 599 for "
-               "'ClientCertificateExpired', got '302'");
-    expect_err(P "    status: {ClientCertificateRevoked: 600}\n",
-               "c.yaml:6:40: expected a whole number from 400 to 599 for "
-               "'ClientCertificateRevoked', got '600'");
-    expect_err(P "    status: [401]\n", "c.yaml:6:13: expected a mapping for 'status', got a list");
+    cfg_expect_err(P "    status: {ClientCertificateExpird: 403}\n",
+                   "c.yaml:6:14: unknown reason 'ClientCertificateExpird' in 'status' (valid: "
+                   "ClientCertificateNotFound, ClientCertificateMalformed, "
+                   "ClientCertificateNotYetValid, ClientCertificateExpired, "
+                   "ClientCertificateNotTrusted, ClientCertificateRevoked, "
+                   "ClientCertificateRevocationUnknown, ClientCertificateIdentityNotMatched)");
+    cfg_expect_err(P "    status: {OK: 200}\n",
+                   "c.yaml:6:14: unknown reason 'OK' in 'status' (valid: "
+                   "ClientCertificateNotFound, ClientCertificateMalformed, "
+                   "ClientCertificateNotYetValid, ClientCertificateExpired, "
+                   "ClientCertificateNotTrusted, ClientCertificateRevoked, "
+                   "ClientCertificateRevocationUnknown, ClientCertificateIdentityNotMatched)");
+    cfg_expect_err(P "    status: {ClientCertificateExpired: 302}\n",
+                   "c.yaml:6:40: expected a whole number from 400 to 599 for "
+                   "'ClientCertificateExpired', got '302'");
+    cfg_expect_err(P "    status: {ClientCertificateRevoked: 600}\n",
+                   "c.yaml:6:40: expected a whole number from 400 to 599 for "
+                   "'ClientCertificateRevoked', got '600'");
+    cfg_expect_err(P "    status: [401]\n",
+                   "c.yaml:6:13: expected a mapping for 'status', got a list");
 }
 
 int main(void)
