@@ -75,6 +75,14 @@ class HttpTest(CertgateTestCase):
         self.assertEqual(res.status, 200, res)
         self.assertEqual(res.json(), {"status": "ok"})
 
+    def test_admin_ready_and_unknown_paths(self):
+        res = curl(f"http://127.0.0.1:{self.admin}/ready", cacert=None)
+        self.assertEqual((res.status, res.json()), (200, {"status": "ready"}))
+        self.assertJsonError(curl(f"http://127.0.0.1:{self.admin}/nope", cacert=None), 404,
+                             "NotFound")
+        self.assertJsonError(curl(f"http://127.0.0.1:{self.admin}/health", "-X", "POST",
+                                  cacert=None), 405, "MethodNotAllowed")
+
     # --- connection reuse ---
 
     def test_keep_alive_reuses_the_client_connection(self):
