@@ -139,8 +139,6 @@ class ForwardedByCertgateTest(DecodeTestCase):
 
     def value(self, fmt):
         values = self.forwarded.get(self.HEADERS[fmt].lower(), [])
-        if fmt == "xfcc" and not values:
-            self.skipTest("this certgate does not forward xfcc yet (proxy/forward.c)")
         self.assertEqual(len(values), 1, self.forwarded)
         return values[0]
 
