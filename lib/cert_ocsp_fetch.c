@@ -13,9 +13,6 @@
 
 #include "cert_ocsp_internal.h"
 
-/* the head, the largest body, and one byte to notice a longer one */
-#define READ_MAX (CERTGATE_OCSP_MAX_HEADERS + CERTGATE_OCSP_MAX_RESPONSE + 1)
-
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -119,11 +116,15 @@ static int send_all(int fd, const unsigned char *p, size_t n, long long deadline
     return 0;
 }
 
-/* Read until the response parses; 0 with the body copied into *body, or -1. */
-static int read_response(int fd, long long deadline, int total_ms, unsigned char **body,
-                         size_t *len, char *err, size_t errlen)
+/* Read until the response parses; 0 with the body copied into *body, or -1. The buffer grows
+ * to the head, the largest body, and one byte to notice a longer one. */
+static int read_response(int fd, long long deadline, int total_ms, const char *want_ct,
+                         size_t max_body, unsigned char **body, size_t *len, char *err,
+                         size_t errlen)
 {
-    unsigned char *buf = malloc(READ_MAX);
+    size_t read_max = CERTGATE_OCSP_MAX_HEADERS + max_body + 1;
+    size_t cap = read_max < 65536 ? read_max : 65536;
+    unsigned char *buf = malloc(cap);
     const unsigned char *b = NULL;
     size_t got = 0, blen = 0;
     char t[32];
@@ -135,8 +136,20 @@ static int read_response(int fd, long long deadline, int total_ms, unsigned char
     }
     while (rc == 0) {
         ssize_t n;
-        int r = wait_for(fd, POLLIN, deadline);
+        int r;
 
+        if (got == cap && cap < read_max) {
+            size_t ncap = cap * 2 < read_max ? cap * 2 : read_max;
+            unsigned char *nb = realloc(buf, ncap);
+            if (nb == NULL) {
+                cert_text_set(err, errlen, "could not be read (out of memory)");
+                rc = -1;
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        r = wait_for(fd, POLLIN, deadline);
         if (r == 0) {
             cert_ocsp_ms_text(total_ms, t, sizeof(t));
             cert_text_set(err, errlen, "did not %s within %s", got ? "finish its answer" : "answer",
@@ -144,7 +157,7 @@ static int read_response(int fd, long long deadline, int total_ms, unsigned char
             rc = -1;
             break;
         }
-        n = r > 0 ? recv(fd, buf + got, READ_MAX - got, 0) : -1;
+        n = r > 0 ? recv(fd, buf + got, cap - got, 0) : -1;
         if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
         if (n < 0) {
@@ -153,8 +166,8 @@ static int read_response(int fd, long long deadline, int total_ms, unsigned char
             break;
         }
         got += (size_t)n;
-        eof = n == 0 || got == READ_MAX; /* a full buffer is as far as the parser needs */
-        rc = certgate_ocsp_http_parse(buf, got, eof, &b, &blen, err, errlen);
+        eof = n == 0 || got == read_max; /* a full buffer is as far as the parser needs */
+        rc = cert_http_parse(buf, got, eof, want_ct, max_body, &b, &blen, err, errlen);
         if (rc == 0 && eof) { /* the parser decides at the end; never left undecided */
             cert_text_set(err, errlen, "closed the connection without a complete answer");
             rc = -1;
@@ -174,34 +187,20 @@ static int read_response(int fd, long long deadline, int total_ms, unsigned char
     return rc == 1 ? 0 : -1;
 }
 
-int certgate_ocsp_fetch(const struct certgate_ocsp_request *req, enum certgate_ocsp_method m,
-                        int connect_ms, int total_ms, unsigned char **body, size_t *len, char *err,
-                        size_t errlen)
+int cert_http_fetch(const struct certgate_ocsp_url *t, const unsigned char *msg, size_t msg_len,
+                    const char *want_ct, size_t max_body, int connect_ms, int total_ms,
+                    unsigned char **body, size_t *len, char *err, size_t errlen)
 {
     struct addrinfo hints, *ai = NULL;
-    unsigned char *msg = NULL;
-    size_t msg_len = 0;
-    long long deadline;
+    long long deadline = now_ms() + total_ms;
     char port[8];
     int fd = -1, rc = -1, g;
 
-    *body = NULL;
-    *len = 0;
-    if (req == NULL || connect_ms <= 0 || total_ms <= 0) {
-        cert_text_set(err, errlen, "was not asked (no request or no time given)");
-        return -1;
-    }
-    deadline = now_ms() + total_ms;
-    msg = certgate_ocsp_http_request(req, m, &msg_len);
-    if (msg == NULL) {
-        cert_text_set(err, errlen, "was not asked (out of memory)");
-        return -1;
-    }
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    snprintf(port, sizeof(port), "%u", req->target.port);
-    g = getaddrinfo(req->target.host, port, &hints, &ai);
+    snprintf(port, sizeof(port), "%u", t->port);
+    g = getaddrinfo(t->host, port, &hints, &ai);
     if (g != 0) {
         cert_text_set(err, errlen, "cannot be resolved (%s)", gai_strerror(g));
         goto out;
@@ -211,12 +210,36 @@ int certgate_ocsp_fetch(const struct certgate_ocsp_request *req, enum certgate_o
         goto out;
     if (send_all(fd, msg, msg_len, deadline, total_ms, err, errlen) != 0)
         goto out;
-    rc = read_response(fd, deadline, total_ms, body, len, err, errlen);
+    rc = read_response(fd, deadline, total_ms, want_ct, max_body, body, len, err, errlen);
 out:
     if (fd >= 0)
         close(fd);
     if (ai != NULL)
         freeaddrinfo(ai);
+    return rc;
+}
+
+int certgate_ocsp_fetch(const struct certgate_ocsp_request *req, enum certgate_ocsp_method m,
+                        int connect_ms, int total_ms, unsigned char **body, size_t *len, char *err,
+                        size_t errlen)
+{
+    unsigned char *msg = NULL;
+    size_t msg_len = 0;
+    int rc;
+
+    *body = NULL;
+    *len = 0;
+    if (req == NULL || connect_ms <= 0 || total_ms <= 0) {
+        cert_text_set(err, errlen, "was not asked (no request or no time given)");
+        return -1;
+    }
+    msg = certgate_ocsp_http_request(req, m, &msg_len);
+    if (msg == NULL) {
+        cert_text_set(err, errlen, "was not asked (out of memory)");
+        return -1;
+    }
+    rc = cert_http_fetch(&req->target, msg, msg_len, "application/ocsp-response",
+                         CERTGATE_OCSP_MAX_RESPONSE, connect_ms, total_ms, body, len, err, errlen);
     free(msg);
     return rc;
 }

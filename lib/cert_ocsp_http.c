@@ -234,7 +234,8 @@ static int name_is(const unsigned char *name, size_t n, const char *want)
 
 /* The parsed head of a response. */
 struct head {
-    size_t len; /* bytes up to and including the empty line */
+    size_t max_body; /* largest body accepted */
+    size_t len;      /* bytes up to and including the empty line */
     int has_cl;
     size_t cl;
     const unsigned char *ct;
@@ -301,16 +302,15 @@ static int header_line(const unsigned char *p, size_t n, struct head *h, char *e
     if (name_is(p, name_len, "Content-Length")) {
         size_t cl = 0, k;
 
-        for (k = 0; v + k < vend && isdigit(v[k]) && cl <= CERTGATE_OCSP_MAX_RESPONSE; k++)
+        for (k = 0; v + k < vend && isdigit(v[k]) && cl <= h->max_body; k++)
             cl = cl * 10 + (size_t)(v[k] - '0');
         if (h->has_cl || k == 0 || (v + k < vend && !isdigit(v[k]))) {
             cert_text_set(err, errlen, "sent %s Content-Length",
                           h->has_cl ? "more than one" : "an invalid");
             return -1;
         }
-        if (v + k < vend || cl > CERTGATE_OCSP_MAX_RESPONSE) {
-            cert_text_set(err, errlen, "announced a response of more than %d bytes",
-                          CERTGATE_OCSP_MAX_RESPONSE);
+        if (v + k < vend || cl > h->max_body) {
+            cert_text_set(err, errlen, "announced a response of more than %zu bytes", h->max_body);
             return -1;
         }
         h->has_cl = 1;
@@ -327,14 +327,15 @@ static int header_line(const unsigned char *p, size_t n, struct head *h, char *e
 }
 
 /* The head: 1 when read (h filled), 0 when incomplete, -1 refused. */
-static int read_head(const unsigned char *buf, size_t len, int eof, struct head *h, char *err,
-                     size_t errlen)
+static int read_head(const unsigned char *buf, size_t len, int eof, const char *want_ct,
+                     struct head *h, char *err, size_t errlen)
 {
     const unsigned char *end, *p, *eol;
-    size_t mt;
+    size_t mt, max_body = h->max_body;
     char shown[64];
 
     memset(h, 0, sizeof(*h));
+    h->max_body = max_body;
     end = memmem(buf, len, "\r\n\r\n", 4);
     if (end == NULL || (size_t)(end - buf) + 4 > CERTGATE_OCSP_MAX_HEADERS) {
         if (len > CERTGATE_OCSP_MAX_HEADERS) {
@@ -359,30 +360,30 @@ static int read_head(const unsigned char *buf, size_t len, int eof, struct head 
         if (header_line(p, (size_t)(eol - p), h, err, errlen) != 0)
             return -1;
     }
+    if (want_ct == NULL)
+        return 1;
     if (h->ct == NULL) {
-        cert_text_set(err, errlen, "sent no Content-Type (application/ocsp-response expected)");
+        cert_text_set(err, errlen, "sent no Content-Type (%s expected)", want_ct);
         return -1;
     }
     mt = strcspn((const char *)h->ct, "; \t\r");
     if (mt > h->ct_len)
         mt = h->ct_len;
-    if (!name_is(h->ct, mt, "application/ocsp-response")) {
+    if (!name_is(h->ct, mt, want_ct)) {
         excerpt(h->ct, h->ct_len, 60, shown, sizeof(shown));
-        cert_text_set(err, errlen,
-                      "answered with Content-Type '%s', not "
-                      "application/ocsp-response",
-                      shown);
+        cert_text_set(err, errlen, "answered with Content-Type '%s', not %s", shown, want_ct);
         return -1;
     }
     return 1;
 }
 
-int certgate_ocsp_http_parse(const unsigned char *buf, size_t len, int eof,
-                             const unsigned char **body, size_t *body_len, char *err, size_t errlen)
+int cert_http_parse(const unsigned char *buf, size_t len, int eof, const char *want_ct,
+                    size_t max_body, const unsigned char **body, size_t *body_len, char *err,
+                    size_t errlen)
 {
-    struct head h;
+    struct head h = {.max_body = max_body};
     size_t have;
-    int rc = read_head(buf, len, eof, &h, err, errlen);
+    int rc = read_head(buf, len, eof, want_ct, &h, err, errlen);
 
     if (rc <= 0)
         return rc;
@@ -400,9 +401,8 @@ int certgate_ocsp_http_parse(const unsigned char *buf, size_t len, int eof,
             return -1;
         }
     } else {
-        if (have > CERTGATE_OCSP_MAX_RESPONSE) {
-            cert_text_set(err, errlen, "sent a response of more than %d bytes",
-                          CERTGATE_OCSP_MAX_RESPONSE);
+        if (have > max_body) {
+            cert_text_set(err, errlen, "sent a response of more than %zu bytes", max_body);
             return -1;
         }
         if (!eof)
@@ -415,4 +415,11 @@ int certgate_ocsp_http_parse(const unsigned char *buf, size_t len, int eof,
     *body = buf + h.len;
     *body_len = have;
     return 1;
+}
+
+int certgate_ocsp_http_parse(const unsigned char *buf, size_t len, int eof,
+                             const unsigned char **body, size_t *body_len, char *err, size_t errlen)
+{
+    return cert_http_parse(buf, len, eof, "application/ocsp-response", CERTGATE_OCSP_MAX_RESPONSE,
+                           body, body_len, err, errlen);
 }

@@ -51,9 +51,11 @@ static void metrics(struct conn *c)
                atomic_load(&m->verdict_cache_hits), atomic_load(&m->verdict_cache_misses));
     buf_printf(&b,
                "# TYPE certgate_ocsp_queries_total counter\ncertgate_ocsp_queries_total %llu\n"
+               "# TYPE certgate_crl_fetches_total counter\ncertgate_crl_fetches_total %llu\n"
                "# TYPE certgate_revocation_fail_open_total counter\n"
                "certgate_revocation_fail_open_total %lu\n",
                (unsigned long long)ocsp_service_queries(c->rt->ocsp),
+               (unsigned long long)crl_service_fetches(c->rt->ocsp),
                atomic_load(&m->revocation_fail_open));
     respond(c, 200, "text/plain; version=0.0.4", b.data, b.len);
     buf_free(&b);

@@ -309,6 +309,9 @@ static const struct key_rule revocation_rules[] = {
     {"ocsp_timeout", ld_duration, offsetof(struct cfg_revocation, ocsp_timeout_ms), 0, 0, NULL,
      NULL, 0},
     {"cache", ld_duration, offsetof(struct cfg_revocation, cache_ms), 0, 0, NULL, NULL, 0},
+    {"crl_fetch", ld_bool, offsetof(struct cfg_revocation, crl_fetch), 0, 0, NULL, NULL, 0},
+    {"crl_timeout", ld_duration, offsetof(struct cfg_revocation, crl_timeout_ms), 0, 0, NULL, NULL,
+     0},
 };
 
 static int h_revocation(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
@@ -318,9 +321,12 @@ static int h_revocation(struct loader *ld, const struct yt_node *key, const stru
     if (ld_map(ld, key, val, obj, r))
         return -1;
     if (rv->mode == REV_UNSET)
-        rv->mode = rv->n_crl ? REV_CRL : REV_OFF;
-    if (rv->mode == REV_CRL && rv->n_crl == 0)
-        return ld_error(ld, val, "revocation mode 'crl' needs 'crl: [files]'");
+        rv->mode = rv->n_crl || rv->crl_fetch ? REV_CRL : REV_OFF;
+    if (rv->mode == REV_CRL && rv->n_crl == 0 && !rv->crl_fetch)
+        return ld_error(ld, val, "revocation mode 'crl' needs 'crl: [files]' or 'crl_fetch: true'");
+    if (rv->crl_fetch && rv->mode != REV_CRL)
+        return ld_error(ld, yt_map_key(val, "crl_fetch"),
+                        "'crl_fetch' needs revocation mode 'crl'");
     return 0;
 }
 
@@ -419,6 +425,8 @@ static int inherit_from(struct cfg_policy *c, const struct cfg_policy *parent)
         c->revocation.ocsp_nonce = parent->revocation.ocsp_nonce;
         c->revocation.ocsp_timeout_ms = parent->revocation.ocsp_timeout_ms;
         c->revocation.cache_ms = parent->revocation.cache_ms;
+        c->revocation.crl_fetch = parent->revocation.crl_fetch;
+        c->revocation.crl_timeout_ms = parent->revocation.crl_timeout_ms;
         if (parent->revocation.ocsp_url &&
             !(c->revocation.ocsp_url = strdup(parent->revocation.ocsp_url)))
             rc = -1;

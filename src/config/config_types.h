@@ -32,7 +32,7 @@ struct cfg_cert {
 
 enum cfg_revocation_mode { REV_UNSET = -1, REV_OFF = 0, REV_CRL, REV_OCSP };
 
-/* revocation: {mode, fail, crl} (SPEC §7). OCSP comes with issue 5. */
+/* revocation: (SPEC §7 and docs/revocation.md). */
 struct cfg_revocation {
     int mode;            /* enum cfg_revocation_mode; REV_UNSET until loaded or inherited */
     int fail_open;       /* fail: open — a status that cannot be learned lets the client in */
@@ -41,7 +41,9 @@ struct cfg_revocation {
     char *ocsp_url;      /* responder override; NULL = the certificate's AIA */
     int ocsp_nonce;      /* send a nonce */
     uint64_t ocsp_timeout_ms; /* connect + answer, default 5s */
-    uint64_t cache_ms;        /* longest an OCSP answer is kept, default 5m */
+    uint64_t cache_ms;        /* longest an OCSP answer or fetched CRL is kept, default 5m */
+    int crl_fetch;            /* crl_fetch: the leaf's CRL from its distribution point (http) */
+    uint64_t crl_timeout_ms;  /* connect + answer of a CRL fetch, default 5s */
     char **crl;               /* CRL files, absolute */
     size_t n_crl;
 };

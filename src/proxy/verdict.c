@@ -1,8 +1,10 @@
 #include "proxy/verdict.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
+#include <certgate/crl.h>
 #include <certgate/policy.h>
 
 #include "core/conn.h"
@@ -70,6 +72,43 @@ static enum certgate_reason verdict_ocsp(struct conn *c, const struct rt_policy 
     return r;
 }
 
+/* The leaf against the CRL of its distribution point (crl_fetch: true), fetched and cached by
+ * the revocation thread; the request waits (VERDICT_PENDING) while the first fetch runs. */
+static enum certgate_reason verdict_crl_dp(struct conn *c, const struct rt_policy *p, char *detail,
+                                           size_t detail_len)
+{
+    const struct cfg_revocation *rv = &p->cfg->revocation;
+    STACK_OF(X509) *chain = verdict_chain(c, p);
+    X509 *issuer = chain && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
+    struct crl_options o = {rv->crl_timeout_ms, rv->cache_ms};
+    char why[1600];
+    X509_CRL *crl = NULL;
+    enum certgate_reason r;
+    char *url = certgate_crl_dp_url(c->cert.leaf, why, sizeof(why));
+    if (url == NULL || issuer == NULL || c->rt->ocsp == NULL) {
+        snprintf(detail, detail_len, "revocation status is unknown: %.440s",
+                 url == NULL ? why : "no issuer to check a CRL with");
+        r = CERTGATE_REVOCATION_UNKNOWN;
+    } else if (!crl_service_get(c->rt->ocsp, url, issuer, &o, &c->w->wake, &crl, why,
+                                sizeof(why))) {
+        free(url);
+        return VERDICT_PENDING;
+    } else if (crl == NULL) {
+        snprintf(detail, detail_len, "revocation status is unknown: %.440s", why);
+        r = CERTGATE_REVOCATION_UNKNOWN;
+    } else {
+        r = certgate_crl_check(crl, c->cert.leaf, 0, CERTGATE_OCSP_DEFAULT_SKEW, detail,
+                               detail_len);
+    }
+    X509_CRL_free(crl);
+    free(url);
+    if (r == CERTGATE_REVOCATION_UNKNOWN && rv->fail_open) {
+        atomic_fetch_add(&c->rt->metrics->revocation_fail_open, 1);
+        return CERTGATE_OK;
+    }
+    return r;
+}
+
 enum certgate_reason verdict_of(struct conn *c, const struct rt_policy *p, char *detail,
                                 size_t detail_len)
 {
@@ -105,13 +144,15 @@ enum certgate_reason verdict_of(struct conn *c, const struct rt_policy *p, char 
         j = &local;
     }
     enum certgate_reason r = certgate_judgement_at(j, 0, detail, detail_len);
-    /* OCSP comes before the allowlist (SPEC order): a revoked certificate is
-     * Revoked even when it is not on the list either */
+    /* OCSP and fetched CRLs come before the allowlist (SPEC order): a revoked
+     * certificate is Revoked even when it is not on the list either */
+    const struct cfg_revocation *rv = &p->cfg->revocation;
     if ((r != CERTGATE_OK && r != CERTGATE_IDENTITY_NOT_MATCHED) ||
-        p->cfg->revocation.mode != REV_OCSP)
+        !(rv->mode == REV_OCSP || (rv->mode == REV_CRL && rv->crl_fetch)))
         return r;
     char odetail[512] = "";
-    enum certgate_reason o = verdict_ocsp(c, p, odetail, sizeof(odetail));
+    enum certgate_reason o = rv->mode == REV_OCSP ? verdict_ocsp(c, p, odetail, sizeof(odetail))
+                                                  : verdict_crl_dp(c, p, odetail, sizeof(odetail));
     if (o == CERTGATE_OK)
         return r;
     snprintf(detail, detail_len, "%s", odetail);

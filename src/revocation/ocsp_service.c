@@ -6,8 +6,10 @@
 #include <string.h>
 #include <time.h>
 #include <openssl/evp.h>
+#include <certgate/crl.h>
 
 #define CACHE_SLOTS    4096
+#define CRL_SLOTS      256
 #define MAX_WAITERS    64
 #define ERROR_CACHE_MS 5000 /* a responder that failed is not asked again at once */
 
@@ -22,11 +24,30 @@ struct entry {
     int n_waiters;
 };
 
+/* A CRL from a distribution point, shared by every worker. While a refresh
+ * runs, the CRL it replaces keeps answering (until its own nextUpdate). */
+struct crl_entry {
+    unsigned char key[32];
+    enum entry_state state;
+    X509_CRL *crl;  /* the last good one; NULL when none was fetched */
+    X509 *signer;   /* the issuer whose key verified <crl> */
+    char why[1600]; /* the last failure, when <crl> is NULL */
+    uint64_t expires_ms;
+    uv_async_t *waiters[MAX_WAITERS];
+    int n_waiters;
+};
+
+enum job_kind { JOB_OCSP = 0, JOB_CRL };
+
 /* One query in flight, owned by the service thread. */
 struct job {
     struct ocsp_service *s;
+    enum job_kind kind;
     unsigned char key[32];
-    struct certgate_ocsp_request *req;
+    struct certgate_ocsp_request *req; /* JOB_OCSP */
+    struct certgate_ocsp_url target;   /* JOB_CRL: where, and */
+    char url[1100];                    /* the URL as named, for sentences */
+    X509 *issuer;                      /* JOB_CRL: whose key must have signed it */
     uint64_t timeout_ms, cache_ms;
     uv_tcp_t tcp;
     uv_connect_t connect;
@@ -47,12 +68,14 @@ struct ocsp_service {
     uv_thread_t thread;
     uv_loop_t loop;
     uv_async_t wake;
-    uv_mutex_t lock;       /* guards entries, queue, stopping */
-    struct entry *entries; /* direct-mapped cache */
-    struct job *queue;     /* submitted, not yet started */
+    uv_mutex_t lock;        /* guards entries, queue, stopping */
+    struct entry *entries;  /* direct-mapped cache */
+    struct crl_entry *crls; /* direct-mapped, by URL */
+    struct job *queue;      /* submitted, not yet started */
     int stopping;
     int muted; /* workers are stopping: wake none of them any more */
     atomic_ullong queries;
+    atomic_ullong crl_fetches;
 };
 
 static uint64_t now_ms(void)
@@ -104,6 +127,7 @@ static void finish(struct job *j, const struct certgate_ocsp_result *res)
 static void job_free(struct job *j)
 {
     certgate_ocsp_request_free(j->req);
+    X509_free(j->issuer);
     free(j->out);
     free(j->in);
     free(j);
@@ -116,14 +140,20 @@ static void job_closed(uv_handle_t *h)
         job_free(j);
 }
 
+static void crl_finish(struct job *j, X509_CRL *crl, const char *why);
+
 static void job_end(struct job *j, const char *why, const struct certgate_ocsp_result *res)
 {
     struct certgate_ocsp_result r;
-    if (res == NULL) {
+    if (j->kind == JOB_CRL) {
+        crl_finish(j, NULL, why);
+    } else if (res == NULL) {
         certgate_ocsp_fail(j->req, why, &r);
         res = &r;
+        finish(j, res);
+    } else {
+        finish(j, res);
     }
-    finish(j, res);
     if (!uv_is_closing((uv_handle_t *)&j->tcp))
         uv_close((uv_handle_t *)&j->tcp, job_closed);
     if (!uv_is_closing((uv_handle_t *)&j->timer))
@@ -141,7 +171,8 @@ static void on_timeout(uv_timer_t *t)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     struct job *j = h->data;
-    size_t limit = CERTGATE_OCSP_MAX_RESPONSE + CERTGATE_OCSP_MAX_HEADERS + 1;
+    size_t limit = (j->kind == JOB_CRL ? CERTGATE_CRL_MAX_SIZE : CERTGATE_OCSP_MAX_RESPONSE) +
+                   CERTGATE_OCSP_MAX_HEADERS + 1;
     if (j->in_cap - j->in_len < 16384 && j->in_cap < limit) {
         size_t cap = j->in_cap ? j->in_cap * 2 : 16384;
         unsigned char *p = realloc(j->in, cap);
@@ -170,11 +201,29 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     const unsigned char *body;
     size_t blen;
     char err[200] = "";
-    int r = certgate_ocsp_http_parse(j->in, j->in_len, eof, &body, &blen, err, sizeof(err));
+    int r = j->kind == JOB_CRL
+                ? certgate_crl_http_parse(j->in, j->in_len, eof, &body, &blen, err, sizeof(err))
+                : certgate_ocsp_http_parse(j->in, j->in_len, eof, &body, &blen, err, sizeof(err));
     if (r == 0 && !eof)
         return;
     if (r <= 0) {
         job_end(j, err[0] ? err : "closed the connection before answering", NULL);
+        return;
+    }
+    if (j->kind == JOB_CRL) {
+        char why[400];
+        X509_CRL *crl = certgate_crl_parse(body, blen, err, sizeof(err));
+        if (crl == NULL) {
+            snprintf(why, sizeof(why), "sent a body that %s", err);
+            job_end(j, why, NULL);
+        } else if (certgate_crl_signed_by(crl, j->issuer, err, sizeof(err)) != 0) {
+            snprintf(why, sizeof(why), "sent a CRL that cannot be used: %s", err);
+            X509_CRL_free(crl);
+            job_end(j, why, NULL);
+        } else {
+            crl_finish(j, crl, NULL);
+            job_end(j, NULL, NULL);
+        }
         return;
     }
     struct certgate_ocsp_result res;
@@ -231,16 +280,23 @@ static void on_resolved(uv_getaddrinfo_t *r, int status, struct addrinfo *ai)
 static void start_job(struct job *j)
 {
     struct ocsp_service *s = j->s;
-    const struct certgate_ocsp_url *t = certgate_ocsp_request_target(j->req);
+    const struct certgate_ocsp_url *t =
+        j->kind == JOB_CRL ? &j->target : certgate_ocsp_request_target(j->req);
     char port[8];
     uv_tcp_init(&s->loop, &j->tcp);
     uv_timer_init(&s->loop, &j->timer);
     j->tcp.data = j->timer.data = j->resolve.data = j;
     j->handles = 2;
     uv_timer_start(&j->timer, on_timeout, j->timeout_ms, 0);
-    atomic_fetch_add(&s->queries, 1);
-    /* GET when the request fits in a URL (RFC 6960 A.1): caches in front of responders serve it */
-    j->out = certgate_ocsp_http_request(j->req, CERTGATE_OCSP_GET_IF_FITS, &j->out_len);
+    if (j->kind == JOB_CRL) {
+        atomic_fetch_add(&s->crl_fetches, 1);
+        j->out = certgate_crl_http_request(&j->target, &j->out_len);
+    } else {
+        atomic_fetch_add(&s->queries, 1);
+        /* GET when the request fits in a URL (RFC 6960 A.1): caches in front of responders
+         * serve it */
+        j->out = certgate_ocsp_http_request(j->req, CERTGATE_OCSP_GET_IF_FITS, &j->out_len);
+    }
     snprintf(port, sizeof(port), "%u", t->port);
     struct addrinfo hints = {0};
     hints.ai_socktype = SOCK_STREAM;
@@ -277,7 +333,10 @@ static void service_main(void *arg)
 struct ocsp_service *ocsp_service_start(char *err, size_t errlen)
 {
     struct ocsp_service *s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->entries = calloc(CACHE_SLOTS, sizeof(*s->entries))) == NULL) {
+    if (s == NULL || (s->entries = calloc(CACHE_SLOTS, sizeof(*s->entries))) == NULL ||
+        (s->crls = calloc(CRL_SLOTS, sizeof(*s->crls))) == NULL) {
+        if (s)
+            free(s->entries);
         free(s);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -316,11 +375,15 @@ void ocsp_service_stop(struct ocsp_service *s)
     uv_loop_close(&s->loop);
     for (struct job *j = s->queue; j;) {
         struct job *next = j->next;
-        certgate_ocsp_request_free(j->req);
-        free(j);
+        job_free(j);
         j = next;
     }
     uv_mutex_destroy(&s->lock);
+    for (size_t i = 0; i < CRL_SLOTS; i++) {
+        X509_CRL_free(s->crls[i].crl);
+        X509_free(s->crls[i].signer);
+    }
+    free(s->crls);
     free(s->entries);
     free(s);
 }
@@ -345,6 +408,28 @@ void ocsp_service_mute(struct ocsp_service *s)
         }
         e->n_waiters = 0;
     }
+    for (size_t i = 0; i < CRL_SLOTS; i++) {
+        struct crl_entry *e = &s->crls[i];
+        for (int k = 0; k < e->n_waiters; k++) {
+            int seen = 0;
+            for (int m = 0; m < n; m++)
+                seen |= wake[m] == e->waiters[k];
+            if (!seen && n < (int)(sizeof(wake) / sizeof(wake[0])))
+                wake[n++] = e->waiters[k];
+        }
+        e->n_waiters = 0;
+    }
+    for (size_t i = 0; i < CRL_SLOTS; i++) {
+        struct crl_entry *ce = &s->crls[i];
+        for (int k = 0; k < ce->n_waiters; k++) {
+            int seen = 0;
+            for (int m = 0; m < n; m++)
+                seen |= wake[m] == ce->waiters[k];
+            if (!seen && n < (int)(sizeof(wake) / sizeof(wake[0])))
+                wake[n++] = ce->waiters[k];
+        }
+        ce->n_waiters = 0;
+    }
     uv_mutex_unlock(&s->lock);
     for (int i = 0; i < n; i++)
         uv_async_send(wake[i]);
@@ -353,6 +438,11 @@ void ocsp_service_mute(struct ocsp_service *s)
 uint64_t ocsp_service_queries(const struct ocsp_service *s)
 {
     return s ? atomic_load(&((struct ocsp_service *)s)->queries) : 0;
+}
+
+uint64_t crl_service_fetches(const struct ocsp_service *s)
+{
+    return s ? atomic_load(&((struct ocsp_service *)s)->crl_fetches) : 0;
 }
 
 /* ---- the workers' side ---- */
@@ -458,4 +548,187 @@ int ocsp_service_status(struct ocsp_service *s, X509 *leaf, X509 *issuer,
     uv_mutex_unlock(&s->lock);
     uv_async_send(&s->wake);
     return 0;
+}
+
+/* ---- CRLs from distribution points ---- */
+
+static struct crl_entry *crl_slot(struct ocsp_service *s, const unsigned char *key)
+{
+    uint64_t h;
+    memcpy(&h, key, sizeof(h));
+    return &s->crls[h % CRL_SLOTS];
+}
+
+/* Until when a CRL is used without asking again: its nextUpdate, at most <cache_ms>; a CRL
+ * already past its nextUpdate is asked for again soon (the CA may have published since). */
+static uint64_t crl_ttl(X509_CRL *crl, uint64_t cache_ms)
+{
+    const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
+    int days = 0, secs = 0;
+    if (nu == NULL || ASN1_TIME_diff(&days, &secs, NULL, nu) != 1)
+        return cache_ms;
+    int64_t left = (int64_t)days * 86400 + secs;
+    if (left <= 0)
+        return ERROR_CACHE_MS;
+    return (uint64_t)left * 1000u < cache_ms ? (uint64_t)left * 1000u : cache_ms;
+}
+
+/* A CRL fetch ended: <crl> (owned, verified) or the failure <why>. */
+static void crl_finish(struct job *j, X509_CRL *crl, const char *why)
+{
+    struct ocsp_service *s = j->s;
+    uv_async_t *wake[MAX_WAITERS];
+    X509_CRL *old = NULL;
+    X509 *old_signer = NULL;
+    int n = 0;
+    if (j->done) {
+        X509_CRL_free(crl);
+        return;
+    }
+    j->done = 1;
+    uv_mutex_lock(&s->lock);
+    struct crl_entry *e = crl_slot(s, j->key);
+    if (s->muted || memcmp(e->key, j->key, 32) != 0 || e->state != E_PENDING) {
+        e->n_waiters = s->muted ? 0 : e->n_waiters;
+        uv_mutex_unlock(&s->lock);
+        X509_CRL_free(crl);
+        return;
+    }
+    e->state = E_DONE;
+    if (crl != NULL) {
+        old = e->crl;
+        old_signer = e->signer;
+        e->crl = crl;
+        e->signer = j->issuer;
+        X509_up_ref(j->issuer);
+        e->why[0] = '\0';
+        e->expires_ms = now_ms() + crl_ttl(crl, j->cache_ms);
+    } else {
+        /* keep the last good CRL (its own dates still judge it); ask again soon */
+        snprintf(e->why, sizeof(e->why), "the CRL distribution point %s %s", j->url,
+                 why ? why : "failed");
+        e->expires_ms = now_ms() + ERROR_CACHE_MS;
+    }
+    n = e->n_waiters;
+    memcpy(wake, e->waiters, (size_t)n * sizeof(*wake));
+    e->n_waiters = 0;
+    uv_mutex_unlock(&s->lock);
+    X509_CRL_free(old);
+    X509_free(old_signer);
+    for (int i = 0; i < n; i++)
+        uv_async_send(wake[i]);
+}
+
+static void url_key(const char *url, unsigned char *key)
+{
+    unsigned int klen = 0;
+    memset(key, 0, 32);
+    EVP_Digest(url, strlen(url), key, &klen, EVP_sha256(), NULL);
+}
+
+/* Hand out the entry's CRL (caller holds the lock): 1, or 0 when it has none. */
+static int crl_take(struct crl_entry *e, X509 *issuer, X509_CRL **crl, X509 **signer)
+{
+    if (e->crl == NULL)
+        return 0;
+    X509_CRL_up_ref(e->crl);
+    *crl = e->crl;
+    *signer = NULL;
+    if (X509_cmp(e->signer, issuer) != 0) {
+        X509_up_ref(e->signer);
+        *signer = e->signer; /* another issuer's key verified it: the caller checks again */
+    }
+    return 1;
+}
+
+int crl_service_get(struct ocsp_service *s, const char *url, X509 *issuer,
+                    const struct crl_options *o, uv_async_t *wake, X509_CRL **crl, char *why,
+                    size_t whylen)
+{
+    unsigned char key[32];
+    X509 *signer = NULL;
+    struct job *j = NULL;
+    int start = 0, known = 1;
+    *crl = NULL;
+    why[0] = '\0';
+    url_key(url, key);
+    uv_mutex_lock(&s->lock);
+    struct crl_entry *e = crl_slot(s, key);
+    if (s->muted) {
+        snprintf(why, whylen, "the CRL distribution point %s is not asked while certgate stops",
+                 url);
+        uv_mutex_unlock(&s->lock);
+        return 1;
+    }
+    if (memcmp(e->key, key, 32) != 0 || e->state == E_EMPTY) {
+        /* a slot another URL holds (or none): take it over */
+        X509_CRL_free(e->crl);
+        X509_free(e->signer);
+        uv_async_t *keep[MAX_WAITERS];
+        int n_keep = e->state == E_PENDING ? e->n_waiters : 0;
+        memcpy(keep, e->waiters, (size_t)n_keep * sizeof(*keep));
+        memset(e, 0, sizeof(*e));
+        memcpy(e->key, key, 32);
+        memcpy(e->waiters, keep, (size_t)n_keep * sizeof(*keep));
+        e->n_waiters = n_keep;
+        start = 1;
+    } else if (e->state == E_DONE && now_ms() >= e->expires_ms) {
+        start = 1; /* time to refresh: the current CRL answers meanwhile */
+    }
+    if (start)
+        e->state = E_PENDING;
+    if (!crl_take(e, issuer, crl, &signer)) {
+        if (e->state == E_PENDING) {
+            int seen = 0;
+            for (int i = 0; i < e->n_waiters; i++)
+                seen |= e->waiters[i] == wake;
+            if (!seen && e->n_waiters < MAX_WAITERS)
+                e->waiters[e->n_waiters++] = wake;
+            known = 0;
+        } else {
+            snprintf(why, whylen, "%s", e->why);
+        }
+    }
+    if (start) {
+        j = calloc(1, sizeof(*j));
+        char err[300];
+        if (j == NULL || certgate_ocsp_url_parse(url, &j->target, err, sizeof(err)) != 0) {
+            /* cannot even ask: remember why, like a failed fetch */
+            snprintf(e->why, sizeof(e->why), "the CRL distribution point %s cannot be used: %s",
+                     url, j ? err : "out of memory");
+            e->state = E_DONE;
+            e->expires_ms = now_ms() + ERROR_CACHE_MS;
+            free(j);
+            j = NULL;
+            if (!known) {
+                e->n_waiters = 0;
+                snprintf(why, whylen, "%s", e->why);
+                known = 1;
+            }
+        } else {
+            j->s = s;
+            j->kind = JOB_CRL;
+            memcpy(j->key, key, 32);
+            snprintf(j->url, sizeof(j->url), "%s", url);
+            X509_up_ref(issuer);
+            j->issuer = issuer;
+            j->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
+            j->cache_ms = o->cache_ms ? o->cache_ms : 300000;
+            j->next = s->queue;
+            s->queue = j;
+        }
+    }
+    uv_mutex_unlock(&s->lock);
+    if (j != NULL)
+        uv_async_send(&s->wake);
+    if (*crl != NULL && signer != NULL) {
+        char err[300];
+        if (certgate_crl_signed_by(*crl, issuer, err, sizeof(err)) != 0) {
+            snprintf(why, whylen, "the CRL from %s cannot be used: %s", url, err);
+            X509_CRL_free(*crl);
+            *crl = NULL;
+        }
+        X509_free(signer);
+    }
+    return known;
 }

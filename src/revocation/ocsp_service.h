@@ -1,7 +1,7 @@
-/* OCSP for the daemon: a thread of its own runs the queries on its own loop,
- * so that no worker ever waits on a responder. Results are cached (shared by
- * all workers) until nextUpdate, bounded by the policy's cache time, and
- * concurrent look-ups of one certificate coalesce into one query. */
+/* OCSP and CRL distribution points for the daemon: a thread of its own runs the queries on its own
+ * loop, so that no worker ever waits on a responder. Results are cached (shared by all workers)
+ * until nextUpdate, bounded by the policy's cache time, and concurrent look-ups of one certificate
+ * coalesce into one query. */
 #ifndef CERTGATE_REVOCATION_OCSP_SERVICE_H
 #define CERTGATE_REVOCATION_OCSP_SERVICE_H
 
@@ -36,5 +36,25 @@ int ocsp_service_status(struct ocsp_service *s, X509 *leaf, X509 *issuer,
 
 /* Queries sent to responders so far (for /metrics and tests). */
 uint64_t ocsp_service_queries(const struct ocsp_service *s);
+
+/* CRLs fetched from distribution points (revocation: {crl_fetch: true}). */
+struct crl_options {
+    uint64_t timeout_ms; /* connect + answer */
+    uint64_t cache_ms;   /* longest a CRL is used before it is asked for again (nextUpdate may
+                            end it sooner) */
+};
+
+/* The CRL published at <url> for the certificates <issuer> issued. Returns 1 when known:
+ * *crl is set (up-ref'd: the caller frees it; its signature by <issuer> checked), or *crl is
+ * NULL and <why> says why there is none ("the CRL distribution point http://.. answered HTTP
+ * 404"). Returns 0 while the first fetch runs: <wake> is sent when it ends and the caller asks
+ * again. When a cached CRL's time is up, it is fetched again in the background and the old one
+ * keeps answering; a failed refresh keeps it too (its own nextUpdate still judges it).
+ * Thread-safe, never blocks on the network. */
+int crl_service_get(struct ocsp_service *s, const char *url, X509 *issuer,
+                    const struct crl_options *o, uv_async_t *wake, X509_CRL **crl, char *why,
+                    size_t whylen);
+/* CRL fetches started so far. */
+uint64_t crl_service_fetches(const struct ocsp_service *s);
 
 #endif
