@@ -101,6 +101,13 @@ static void free_backend(struct cfg_backend *b)
         free(b->servers[i].host);
     }
     free(b->servers);
+    free(b->tls.ca);
+    free(b->tls.server_name);
+    cfg_cert_clear(&b->tls.client_cert);
+    config_password_free(b->tls.password); /* OPENSSL_cleanse, then free */
+    b->tls.ca = b->tls.server_name = b->tls.password = NULL;
+    free(b->health.path);
+    b->health.path = NULL;
 }
 
 void config_free(struct config *cfg)

@@ -184,6 +184,13 @@ int ld_policies(struct loader *ld, const struct yt_node *key, const struct yt_no
 int ld_listeners(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
                  const struct key_rule *r);
 
+/* The 'backends' key (config_backend.c). */
+int ld_backends(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
+                const struct key_rule *r);
+/* The defaults of a backend's keys (tls.verify, health, passive, pool), for a
+ * backend not built from YAML (quick mode); servers get weight 1 separately. */
+void cfg_backend_defaults(struct cfg_backend *b);
+
 extern const struct enum_val cfg_fwd_format_names[];
 
 #endif

@@ -1,5 +1,6 @@
 /* YAML file -> struct config: the key-table walker, generic value handlers,
- * and the top-level sections other than listeners (config_listener.c). */
+ * and the top-level sections other than listeners (config_listener.c),
+ * policies (config_policy.c) and backends (config_backend.c). */
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -337,90 +338,6 @@ int ld_crl_files(struct loader *ld, const struct yt_node *key, const struct yt_n
     return ld_files(ld, key, val, obj, r, cfg_check_crl_file);
 }
 
-/* ---- backends ---- */
-
-static int h_servers(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
-                     void *obj, const struct key_rule *r)
-{
-    struct cfg_backend *b = obj;
-    const char *why;
-
-    if (ld_expect(ld, val, YT_SEQ, "'servers'"))
-        return -1;
-    if (val->n == 0)
-        return ld_error(ld, val, "'servers' must list at least one URL");
-    b->servers = calloc(val->n, sizeof(*b->servers));
-    if (!b->servers)
-        return ld_error(ld, val, "out of memory");
-    b->n_servers = val->n;
-    for (size_t i = 0; i < val->n; i++) {
-        const struct yt_node *item = val->items[i];
-        struct cfg_server *s = &b->servers[i];
-
-        if (ld_expect(ld, item, YT_SCALAR, "an entry of 'servers'"))
-            return -1;
-        if (cfg_parse_url_why(item->str, &s->tls, &s->host, &s->port, &why))
-            return ld_error(ld, item, "invalid server URL '%s': %s", item->str, why);
-        s->url = strdup(item->str);
-        if (!s->url)
-            return ld_error(ld, item, "out of memory");
-    }
-    return 0;
-}
-
-static const struct enum_val builtin_names[] = {{"echo", 1}, {NULL, 0}};
-
-static const struct key_rule backend_timeout_rules[] = {
-    {"connect", ld_duration, offsetof(struct cfg_timeouts, connect), 0, 0, NULL, NULL, 0},
-    {"response", ld_duration, offsetof(struct cfg_timeouts, response), 0, 0, NULL, NULL, 0},
-};
-
-static const struct key_rule backend_rules[] = {
-    {"servers", h_servers, 0, 0, 0, NULL, NULL, 0},
-    {"builtin", ld_enum, offsetof(struct cfg_backend, builtin_echo), 0, 0, builtin_names, NULL, 0},
-    {"timeouts", ld_map, offsetof(struct cfg_backend, timeouts), 0, 0, NULL, backend_timeout_rules,
-     N_RULES(backend_timeout_rules)},
-};
-
-static int h_backends(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
-                      void *obj, const struct key_rule *r)
-{
-    struct config *cfg = obj;
-    char what[160];
-
-    if (ld_expect(ld, val, YT_MAP, "'backends'"))
-        return -1;
-    /* one spare slot for the implicit echo backend */
-    cfg->backends = calloc(val->n + 1, sizeof(*cfg->backends));
-    if (!cfg->backends)
-        return ld_error(ld, val, "out of memory");
-    cfg->n_backends = val->n;
-    for (size_t i = 0; i < val->n; i++) {
-        const struct yt_node *name = val->pairs[i].key, *body = val->pairs[i].val;
-        struct cfg_backend *b = &cfg->backends[i];
-        struct rule_set set = {backend_rules, N_RULES(backend_rules), b, 0};
-
-        if (!name->str[0])
-            return ld_error(ld, name, "a backend name must not be empty");
-        b->name = strdup(name->str);
-        if (!b->name)
-            return ld_error(ld, name, "out of memory");
-        ld_pos(ld, &b->pos, name);
-        snprintf(what, sizeof(what), "backend '%.100s'", name->str);
-        if (ld_expect(ld, body, YT_MAP, what))
-            return -1;
-        snprintf(what, sizeof(what), "in backend '%.100s'", name->str);
-        if (ld_walk(ld, body, what, &set, 1))
-            return -1;
-        if (!b->n_servers && !b->builtin_echo)
-            return ld_error(ld, body, "backend '%s' needs 'servers' or 'builtin'", b->name);
-        if (b->n_servers && b->builtin_echo)
-            return ld_error(ld, yt_map_key(body, "builtin"),
-                            "backend '%s' has both 'servers' and 'builtin'; use one", b->name);
-    }
-    return 0;
-}
-
 /* ---- admin, log, workers ---- */
 
 static int h_admin_address(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
@@ -463,7 +380,7 @@ static int h_workers(struct loader *ld, const struct yt_node *key, const struct 
 static const struct key_rule top_rules[] = {
     {"listeners", ld_listeners, 0, 0, 1, NULL, NULL, 0},
     {"policies", ld_policies, 0, 0, 0, NULL, NULL, 0},
-    {"backends", h_backends, 0, 0, 0, NULL, NULL, 0},
+    {"backends", ld_backends, 0, 0, 0, NULL, NULL, 0},
     {"admin", ld_map, offsetof(struct config, admin), 0, 0, NULL, admin_rules,
      N_RULES(admin_rules)},
     {"log", ld_map, offsetof(struct config, log), 0, 0, NULL, log_rules, N_RULES(log_rules)},
@@ -519,6 +436,7 @@ static struct cfg_backend *default_backend(struct loader *ld)
     if (!cfg->backends)
         return NULL;
     b = &cfg->backends[0];
+    cfg_backend_defaults(b);
     b->name = strdup("echo");
     b->builtin_echo = 1;
     cfg->n_backends = 1;

@@ -325,6 +325,7 @@ static int build_backend(struct config *cfg, struct cfg_listener *l, const struc
     if (!b || !l->routes)
         return qerr(err, "--backend", "out of memory");
     cfg->n_backends = 1;
+    cfg_backend_defaults(b);
     l->n_routes = 1;
     l->routes[0].backend = b;
     if (!(l->routes[0].path_prefix = strdup("/")))
@@ -339,6 +340,7 @@ static int build_backend(struct config *cfg, struct cfg_listener *l, const struc
     if (!b->name || !b->servers)
         return qerr(err, "--backend", "out of memory");
     b->n_servers = 1;
+    b->servers[0].weight = 1;
     if (cfg_parse_url_why(q->backend, &b->servers[0].tls, &b->servers[0].host, &b->servers[0].port,
                           &why))
         return qerr(err, "--backend", "invalid URL '%s': %s (or use 'echo')", q->backend, why);

@@ -159,11 +159,60 @@ struct cfg_listener {
     struct cfg_pos pos;
 };
 
+enum cfg_balance { BALANCE_ROUND_ROBIN = 0, BALANCE_LEAST_CONN };
+
+/* A backend's tls: (issue 6), for its https:// servers. With <set> 0 an https
+ * server is still verified: system CAs and the URL's host as the name. */
+struct cfg_backend_tls {
+    int set;           /* 1 when tls: was written; <verify> is read only then */
+    char *ca;          /* PEM bundle, absolute; NULL = the system's default verify paths */
+    char *server_name; /* SNI and the name checked in the certificate; NULL = the URL's host */
+    /* verify: false turns off ALL checking of the backend's certificate (chain
+     * AND name): anyone on the path can pose as the backend. Default 1. */
+    int verify;
+    struct cfg_cert client_cert; /* the gateway's own certificate, if <has_client_cert> */
+    int has_client_cert;
+    char *password; /* client_cert's PKCS#12 password, read at load; NULL = none given.
+                     * Owned; wiped (OPENSSL_cleanse) when freed */
+};
+
+/* At most this many codes or ranges in health.match_status. */
+#define CFG_MATCH_STATUS_MAX 16
+
+/* health: active probes (issue 6). */
+struct cfg_health {
+    int set;                 /* 1 when health: was given; else no active probes */
+    char *path;              /* request target, starts with '/' */
+    uint64_t interval_ms;    /* default 5s */
+    uint64_t timeout_ms;     /* default 2s */
+    int unhealthy_threshold; /* failed probes in a row that take a server out; default 3 */
+    int healthy_threshold;   /* passed probes in a row that bring it back; default 2 */
+    struct {
+        int lo, hi; /* inclusive; a single code has lo == hi */
+    } match[CFG_MATCH_STATUS_MAX];
+    size_t n_match; /* default one range, 200-399 */
+};
+
+/* passive: ejection after connect failures (issue 6). */
+struct cfg_passive {
+    int max_fails;            /* consecutive connect failures; 0 = off; default 3 */
+    uint64_t fail_timeout_ms; /* how long an ejected server is left alone; default 10s */
+};
+
+/* pool: upstream keep-alive connections, per worker per server (issue 6). */
+struct cfg_pool {
+    size_t max_idle;          /* idle connections kept; default 64; 0 = none kept */
+    uint64_t idle_timeout_ms; /* an idle connection is closed after this; default 30s */
+    size_t max_connections;   /* open at once; 0 = unlimited (the default) */
+};
+
 struct cfg_server {
-    char *url; /* as written */
-    int tls;   /* https:// */
-    char *host;
+    char *url;  /* as written */
+    int tls;    /* https:// */
+    char *host; /* a name (resolved at run time) or an IP literal without brackets */
     int port;
+    int weight; /* 1..100, default 1 */
+    struct cfg_pos pos;
 };
 
 struct cfg_backend {
@@ -173,6 +222,11 @@ struct cfg_backend {
     size_t n_servers;
     struct cfg_timeouts timeouts; /* connect, response */
     struct cfg_pos pos;
+    enum cfg_balance balance; /* default round_robin */
+    struct cfg_backend_tls tls;
+    struct cfg_health health;
+    struct cfg_passive passive;
+    struct cfg_pool pool;
 };
 
 struct cfg_admin {

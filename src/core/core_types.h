@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <uv.h>
+#include <openssl/types.h>
 
 #include "config/config_types.h"
 #include "proxy/strip.h"
@@ -18,6 +19,8 @@
 struct certgate_policy;
 struct ocsp_service;
 struct tls_server;
+struct server_state;
+struct server_registry;
 
 struct rt_policy {
     const struct cfg_policy *cfg;
@@ -37,14 +40,18 @@ struct rt_listener {
 
 struct rt_server {
     const struct cfg_server *cfg;
-    struct sockaddr_storage addr;
+    struct server_state *st; /* shared with every worker and generation (upstream/servers.h) */
+    char *tls_name;          /* https: SNI and the name checked (server_name or the URL host) */
 };
 
 struct rt_backend {
     const struct cfg_backend *cfg;
     struct rt_server *servers;
     size_t n_servers;
-    atomic_uint next; /* round robin */
+    SSL_CTX *tls; /* client context for its https:// servers; NULL when none */
+    int *sched;   /* round_robin: server indices in smooth weighted order */
+    size_t n_sched;
+    atomic_uint next; /* position in <sched>; least_conn's tie breaker */
 };
 
 struct runtime {
@@ -56,13 +63,15 @@ struct runtime {
     size_t n_policies;
     struct rt_backend *backends;
     size_t n_backends;
+    size_t n_backends_cap;     /* slots allocated (freeing a half-built runtime) */
     struct cfg_listener admin; /* synthesized admin listener, when configured */
     int n_workers;
-    uint64_t generation;       /* distinct for every runtime of the process */
-    uint64_t crl_stamp;        /* runtime_crl_stamp() when built */
-    uint64_t crl_refresh_ms;   /* how often to look at the CRL files again; 0 = never */
-    struct ocsp_service *ocsp; /* borrowed from the gateway: OCSP queries and their cache */
-    struct metrics *metrics;   /* borrowed from the gateway: survives reloads */
+    uint64_t generation;             /* distinct for every runtime of the process */
+    uint64_t crl_stamp;              /* runtime_crl_stamp() when built */
+    uint64_t crl_refresh_ms;         /* how often to look at the CRL files again; 0 = never */
+    struct ocsp_service *ocsp;       /* borrowed from the gateway: OCSP queries and their cache */
+    struct server_registry *servers; /* borrowed from the gateway: backend servers' state */
+    struct metrics *metrics;         /* borrowed from the gateway: survives reloads */
 };
 
 #endif

@@ -9,6 +9,8 @@
 #include "core/runtime.h"
 #include "core/worker.h"
 #include "revocation/ocsp_service.h"
+#include "upstream/health.h"
+#include "upstream/servers.h"
 
 struct gateway {
     uv_loop_t loop;
@@ -19,6 +21,8 @@ struct gateway {
     struct runtime *rt;
     struct metrics metrics;
     struct ocsp_service *ocsp;
+    struct server_registry *servers; /* backend servers' shared state, across reloads */
+    struct health *health;           /* name resolution and probes, on this loop */
     int stopping;
 };
 
@@ -38,6 +42,8 @@ static void on_stop(uv_signal_t *s, int signum)
     gw->stopping = 1;
     log_msg("info", "signal %d: draining in-flight requests", signum);
     ocsp_service_mute(gw->ocsp); /* parked requests get their answer (unknown) now */
+    health_stop(gw->health);
+    gw->health = NULL;
     for (int i = 0; i < gw->n_workers; i++)
         worker_drain(&gw->workers[i]);
     close_signals(gw);
@@ -61,7 +67,8 @@ static void reload(struct gateway *gw, const char *why)
         log_msg("error", "reload failed, the previous configuration keeps serving: %s", cerr.msg);
         return;
     }
-    struct runtime *rt = runtime_new(cfg, gw->n_workers, &gw->metrics, gw->rt, err, sizeof(err));
+    struct runtime *rt =
+        runtime_new(cfg, gw->n_workers, &gw->metrics, gw->servers, gw->rt, err, sizeof(err));
     if (rt == NULL) {
         log_msg("error", "reload failed, the previous configuration keeps serving: %s", err);
         config_free(cfg);
@@ -70,6 +77,7 @@ static void reload(struct gateway *gw, const char *why)
     rt->ocsp = gw->ocsp;
     for (int i = 0; i < gw->n_workers; i++)
         worker_reload(&gw->workers[i], rt);
+    health_update(gw->health, rt);
     runtime_unref(gw->rt);
     gw->rt = rt;
     log_msg("info", "configuration reloaded from %s (generation %llu, %s)", path,
@@ -110,10 +118,14 @@ int gateway_run(struct config *cfg, int n_workers)
     if (n_workers <= 0)
         n_workers = (int)uv_available_parallelism();
     gw->n_workers = n_workers;
-    gw->rt = runtime_new(cfg, n_workers, &gw->metrics, NULL, err, sizeof(err));
+    gw->servers = servers_new();
+    gw->rt = gw->servers
+                 ? runtime_new(cfg, n_workers, &gw->metrics, gw->servers, NULL, err, sizeof(err))
+                 : NULL;
     if (gw->rt == NULL) {
-        log_msg("error", "%s", err);
+        log_msg("error", "%s", err[0] ? err : "out of memory");
         config_free(cfg);
+        servers_free(gw->servers);
         free(gw);
         return 1;
     }
@@ -137,6 +149,7 @@ int gateway_run(struct config *cfg, int n_workers)
     uv_timer_init(&gw->loop, &gw->crl_timer);
     gw->crl_timer.data = gw;
     arm_crl_timer(gw);
+    gw->health = health_start(&gw->loop, gw->rt);
     int started = 0;
     for (; gw->workers && started < n_workers; started++)
         if (worker_start(&gw->workers[started], started, gw->rt) < 0)
@@ -151,6 +164,8 @@ int gateway_run(struct config *cfg, int n_workers)
     } else {
         log_msg("error", "cannot start worker %d", started);
         close_signals(gw);
+        health_stop(gw->health);
+        gw->health = NULL;
     }
     for (int i = 0; i < started; i++) {
         if (status != 0)
@@ -162,6 +177,7 @@ int gateway_run(struct config *cfg, int n_workers)
     uv_loop_close(&gw->loop);
     runtime_unref(gw->rt);
     ocsp_service_stop(gw->ocsp);
+    servers_free(gw->servers);
     free(gw->workers);
     free(gw);
     if (status == 0)

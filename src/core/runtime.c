@@ -12,7 +12,9 @@
 
 #include "config/config.h"
 #include "proxy/verdict.h"
+#include "tls/tls_client.h"
 #include "tls/tls_server.h"
+#include "upstream/servers.h"
 
 /* The library's view of a config policy. */
 static void policy_spec(const struct cfg_policy *p, struct certgate_policy_spec *sp)
@@ -72,6 +74,21 @@ static int resolve(const char *host, int port, struct sockaddr_storage *out, int
     hints.ai_flags = passive ? AI_PASSIVE | AI_NUMERICHOST : 0;
     snprintf(ports, sizeof(ports), "%d", port);
     if (getaddrinfo(host && *host ? host : NULL, ports, &hints, &res) != 0 || res == NULL)
+        return -1;
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int resolve_numeric(const char *host, int port, struct sockaddr_storage *out)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    char ports[16];
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST;
+    snprintf(ports, sizeof(ports), "%d", port);
+    if (getaddrinfo(host, ports, &hints, &res) != 0 || res == NULL)
         return -1;
     memcpy(out, res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
@@ -160,8 +177,80 @@ static int build_listener(struct runtime *rt, struct rt_listener *rl, const stru
     return open_listener(rt, rl, prev, err, errlen);
 }
 
+/* Smooth weighted round robin (each server as often as its weight, spread out):
+ * the order is computed once and the workers walk it with one atomic counter. */
+static int make_schedule(struct rt_backend *rb)
+{
+    size_t total = 0, n = rb->n_servers;
+    for (size_t i = 0; i < n; i++)
+        total += (size_t)(rb->servers[i].cfg->weight > 0 ? rb->servers[i].cfg->weight : 1);
+    rb->sched = calloc(total ? total : 1, sizeof(*rb->sched));
+    long *cur = calloc(n ? n : 1, sizeof(*cur));
+    if (rb->sched == NULL || cur == NULL) {
+        free(cur);
+        return -1;
+    }
+    for (size_t k = 0; k < total; k++) {
+        size_t best = 0;
+        for (size_t i = 0; i < n; i++) {
+            cur[i] += rb->servers[i].cfg->weight > 0 ? rb->servers[i].cfg->weight : 1;
+            if (cur[i] > cur[best])
+                best = i;
+        }
+        cur[best] -= (long)total;
+        rb->sched[k] = (int)best;
+    }
+    rb->n_sched = total;
+    free(cur);
+    return 0;
+}
+
+static int build_backend(struct runtime *rt, struct rt_backend *rb, const struct cfg_backend *b,
+                         char *err, size_t errlen)
+{
+    int any_tls = 0;
+    rb->cfg = b;
+    rb->servers = calloc(b->n_servers + 1, sizeof(*rb->servers));
+    if (rb->servers == NULL)
+        goto oom;
+    for (size_t s = 0; s < b->n_servers; s++) {
+        struct rt_server *rs = &rb->servers[s];
+        const struct cfg_server *cs = &b->servers[s];
+        struct sockaddr_storage ss;
+        rs->cfg = cs;
+        rs->st = servers_get(rt->servers, b->name, cs->url);
+        if (rs->st == NULL)
+            goto oom;
+        rb->n_servers = s + 1;
+        /* an IP literal is its own address; names are resolved by the gateway's loop */
+        if (resolve_numeric(cs->host, cs->port, &ss) == 0)
+            server_set_addr(rs->st, (const struct sockaddr *)&ss);
+        if (cs->tls) {
+            any_tls = 1;
+            rs->tls_name = strdup(b->tls.server_name ? b->tls.server_name : cs->host);
+            if (rs->tls_name == NULL)
+                goto oom;
+        }
+    }
+    if (make_schedule(rb) < 0)
+        goto oom;
+    if (any_tls) {
+        char why[400];
+        rb->tls = tls_client_ctx_new(&b->tls, why, sizeof(why));
+        if (rb->tls == NULL) {
+            snprintf(err, errlen, "backend '%s': %s", b->name, why);
+            return -1;
+        }
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "backend '%s': out of memory", b->name);
+    return -1;
+}
+
 struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m,
-                            const struct runtime *prev, char *err, size_t errlen)
+                            struct server_registry *servers, const struct runtime *prev, char *err,
+                            size_t errlen)
 {
     struct runtime *rt = calloc(1, sizeof(*rt));
     if (rt == NULL)
@@ -169,6 +258,7 @@ struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m
     rt->cfg = cfg;
     rt->n_workers = n_workers;
     rt->metrics = m;
+    rt->servers = servers;
     static atomic_ullong generations;
     rt->generation = atomic_fetch_add(&generations, 1) + 1;
     atomic_init(&rt->refs, 1);
@@ -180,24 +270,12 @@ struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m
     rt->listeners = calloc(nl, sizeof(*rt->listeners));
     rt->policies = calloc(np, sizeof(*rt->policies));
     rt->backends = calloc(cfg->n_backends + 1, sizeof(*rt->backends));
+    rt->n_backends_cap = cfg->n_backends + 1;
     if (!rt->listeners || !rt->policies || !rt->backends)
         goto fail;
     for (size_t i = 0; i < cfg->n_backends; i++) {
-        struct rt_backend *rb = &rt->backends[i];
-        const struct cfg_backend *b = &cfg->backends[i];
-        rb->cfg = b;
-        rb->servers = calloc(b->n_servers + 1, sizeof(*rb->servers));
-        if (rb->servers == NULL)
+        if (build_backend(rt, &rt->backends[i], &cfg->backends[i], err, errlen) < 0)
             goto fail;
-        for (size_t s = 0; s < b->n_servers; s++) {
-            rb->servers[s].cfg = &b->servers[s];
-            if (resolve(b->servers[s].host, b->servers[s].port, &rb->servers[s].addr, 0) < 0) {
-                snprintf(err, errlen, "backend '%s': cannot resolve '%s'", b->name,
-                         b->servers[s].host);
-                goto fail;
-            }
-        }
-        rb->n_servers = b->n_servers;
         rt->n_backends++;
     }
     for (size_t i = 0; i < cfg->n_listeners; i++) {
@@ -277,8 +355,16 @@ void runtime_unref(struct runtime *rt)
     }
     for (size_t i = 0; i < rt->n_policies; i++)
         certgate_policy_free(rt->policies[i].policy);
-    for (size_t i = 0; i < rt->n_backends; i++)
-        free(rt->backends[i].servers);
+    for (size_t i = 0; rt->backends && i < rt->n_backends_cap; i++) {
+        struct rt_backend *rb = &rt->backends[i];
+        for (size_t s = 0; s < rb->n_servers; s++) {
+            servers_release(rt->servers, rb->servers[s].st);
+            free(rb->servers[s].tls_name);
+        }
+        free(rb->servers);
+        free(rb->sched);
+        SSL_CTX_free(rb->tls);
+    }
     free(rt->listeners);
     free(rt->policies);
     free(rt->backends);

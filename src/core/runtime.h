@@ -6,10 +6,13 @@
 /* Make <cfg> ready to serve for <n_workers> workers: trust stores, TLS
  * contexts, strip sets, resolved backends, and bound listening sockets (one
  * SO_REUSEPORT socket per worker; <prev> lends its sockets for addresses it
- * already listens on). Takes ownership of <cfg> on success. Returns NULL
+ * already listens on). Backend servers take their shared state from
+ * <servers> (IP literals get their address here; names are resolved by the
+ * gateway's loop, see upstream/health.h). Takes ownership of <cfg> on success. Returns NULL
  * with a sentence in <err>. */
 struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m,
-                            const struct runtime *prev, char *err, size_t errlen);
+                            struct server_registry *servers, const struct runtime *prev, char *err,
+                            size_t errlen);
 /* A fingerprint of every CRL file <cfg> names (mtime, size, inode), and the
  * shortest crl_refresh in *refresh_ms (0 = none): when the fingerprint
  * changes, the gateway reloads. */

@@ -7,6 +7,7 @@
 
 #include "core/conn.h"
 #include "core/log.h"
+#include "upstream/servers.h"
 #include "upstream/upstream.h"
 
 #define DRAIN_MAX_MS 30000
@@ -104,17 +105,10 @@ static void worker_main(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
-static socklen_t addr_len(const struct sockaddr_storage *a)
-{
-    return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
 struct pool *worker_pool(struct worker *w, const char *backend, const struct rt_server *srv)
 {
     for (size_t i = 0; i < w->n_pools; i++)
-        if (strcmp(w->pools[i]->backend, backend) == 0 &&
-            w->pools[i]->addr.ss_family == srv->addr.ss_family &&
-            memcmp(&w->pools[i]->addr, &srv->addr, addr_len(&srv->addr)) == 0)
+        if (w->pools[i]->st == srv->st && strcmp(w->pools[i]->backend, backend) == 0)
             return w->pools[i];
     struct pool **np = realloc(w->pools, (w->n_pools + 1) * sizeof(*np));
     if (np == NULL)
@@ -126,7 +120,8 @@ struct pool *worker_pool(struct worker *w, const char *backend, const struct rt_
         return NULL;
     }
     p->w = w;
-    p->addr = srv->addr;
+    p->st = srv->st;
+    atomic_fetch_add(&p->st->refs, 1); /* released when the worker ends */
     w->pools[w->n_pools++] = p;
     return p;
 }
@@ -221,6 +216,8 @@ void worker_join(struct worker *w)
     free(w->lst);
     free(w->retired);
     for (size_t i = 0; i < w->n_pools; i++) {
+        servers_release(w->rt->servers, w->pools[i]->st);
+        SSL_SESSION_free(w->pools[i]->session);
         free(w->pools[i]->backend);
         free(w->pools[i]);
     }

@@ -51,6 +51,8 @@ struct exchange {
                            first response byte so a stale pooled
                            connection can be retried */
     int retried;
+    int upgrade;         /* a WebSocket upgrade was asked for and forwarded */
+    int tunnel;          /* 101 relayed: bytes flow both ways untouched until either side closes */
     int chunked_to_10;   /* the backend chunked a body for an HTTP/1.0 client */
     int expect_continue; /* the client waits for 100 Continue before its body */
     int sent_continue;

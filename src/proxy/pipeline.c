@@ -128,6 +128,10 @@ static void proxy_loop(struct conn *c)
         }
         if (c->state != CONN_ACTIVE)
             return;
+        if (ex->tunnel) {
+            relay_tunnel_client(c);
+            return;
+        }
         if (!ex->req_done) {
             if (ex->target == EX_UPSTREAM)
                 relay_client_body(c);

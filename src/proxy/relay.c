@@ -4,11 +4,13 @@
 #include <string.h>
 
 #include "core/conn.h"
+#include "core/log.h"
 #include "core/runtime.h"
 #include "core/worker.h"
 #include "http/http_parse.h"
 #include "proxy/pipeline.h"
 #include "proxy/respond.h"
+#include "upstream/balance.h"
 #include "upstream/upstream.h"
 
 /* Past this much queued output, stop reading from the other side. */
@@ -30,23 +32,37 @@ static uint64_t backend_timeout(struct conn *c, int response)
     return v ? v : (response ? 60000 : 5000);
 }
 
-static void acquire(struct conn *c, int fresh)
+/* Start the exchange on a server of the backend (never <avoid>, -1: any). A
+ * new connection when <fresh> (the pooled one just failed). */
+static void acquire(struct conn *c, int fresh, int avoid)
 {
     struct exchange *ex = &c->ex;
     struct rt_backend *b = &c->rt->backends[ex->backend];
-    if (b->n_servers == 0) {
-        respond_error(c, 502, "BadGateway", "the backend has no servers");
+    char why[300];
+    int i = balance_pick(b, avoid, why, sizeof(why));
+    if (i < 0) {
+        respond_error(c, 503, "NoHealthyBackend", why);
         return;
     }
-    ex->server = (int)(atomic_fetch_add(&b->next, 1) % b->n_servers);
-    struct pool *p = worker_pool(c->w, b->cfg->name, &b->servers[ex->server]);
+    ex->server = i;
+    struct rt_server *srv = &b->servers[i];
+    struct pool *p = worker_pool(c->w, b->cfg->name, srv);
     if (p == NULL) {
         respond_error(c, 502, "BadGateway", "out of memory");
         return;
     }
+    p->max_idle = b->cfg->pool.max_idle;
+    p->idle_ms = b->cfg->pool.idle_timeout_ms ? b->cfg->pool.idle_timeout_ms : 30000;
     if (fresh)
         pool_close_idle(p);
-    ex->up = upstream_acquire(p, c, backend_timeout(c, 0));
+    if (b->cfg->pool.max_connections && p->idle == NULL &&
+        p->n_busy >= b->cfg->pool.max_connections) {
+        respond_error(c, 503, "BackendBusy",
+                      "every connection this worker may open to the backend is in use");
+        return;
+    }
+    ex->up =
+        upstream_acquire(p, c, backend_timeout(c, 0), srv->cfg->tls ? b->tls : NULL, srv->tls_name);
     if (ex->up == NULL)
         respond_error(c, 502, "BadGateway", "no connection to the backend could be started");
     else if (ex->up->state == UP_BUSY)
@@ -56,7 +72,7 @@ static void acquire(struct conn *c, int fresh)
 void relay_start(struct conn *c)
 {
     conn_timer_stop(c);
-    acquire(c, 0);
+    acquire(c, 0, -1);
 }
 
 static void finish(struct conn *c, int reusable)
@@ -152,23 +168,64 @@ static int idempotent(const char *m)
     return 0;
 }
 
-void relay_upstream_failed(struct upstream *u, int timed_out)
+void relay_upstream_failed(struct upstream *u, enum upstream_failure why)
 {
     struct conn *c = u->client;
     struct exchange *ex = &c->ex;
+    const struct rt_backend *b = &c->rt->backends[ex->backend];
+    const char *url = b->servers[ex->server].cfg->url;
+    char detail[512];
+    int connecting = why == UPF_CONNECT || why == UPF_CONNECT_TIMEOUT;
+    if (connecting &&
+        server_connect_failed(u->pool->st, b->cfg->passive.max_fails,
+                              b->cfg->passive.fail_timeout_ms ? b->cfg->passive.fail_timeout_ms
+                                                              : 10000))
+        log_msg("warn", "backend '%s' server %s: %d connect failures in a row, not used for %llums",
+                b->cfg->name, url, b->cfg->passive.max_fails,
+                (unsigned long long)(b->cfg->passive.fail_timeout_ms
+                                         ? b->cfg->passive.fail_timeout_ms
+                                         : 10000));
+    /* nothing was sent: an idempotent request may go to another server, once */
+    if (connecting && !ex->resp_started && !ex->retried && idempotent(ex->method) &&
+        b->n_servers > 1) {
+        ex->up = NULL;
+        upstream_release(u, 0);
+        ex->retried = 1;
+        acquire(c, 0, ex->server);
+        return;
+    }
     /* a pooled connection the backend had closed: retry once on a new one */
-    if (!timed_out && u->reused && u->got == 0 && !ex->resp_started && !ex->retried &&
+    if (why == UPF_CLOSED && u->reused && u->got == 0 && !ex->resp_started && !ex->retried &&
         ex->reqbody.kind == HTTP_BODY_NONE && idempotent(ex->method)) {
         ex->up = NULL;
         upstream_release(u, 0);
         ex->retried = 1;
-        acquire(c, 1);
+        acquire(c, 1, -1);
         return;
     }
-    if (timed_out)
-        fail(c, 504, "GatewayTimeout", "the backend did not answer in time");
+    switch (why) {
+    case UPF_CONNECT:
+        snprintf(detail, sizeof(detail), "the backend server %s cannot be reached (%s)", url,
+                 u->why[0] ? u->why : "connection failed");
+        break;
+    case UPF_CONNECT_TIMEOUT:
+        snprintf(detail, sizeof(detail),
+                 "the backend server %s did not accept the connection in time", url);
+        break;
+    case UPF_TLS:
+        snprintf(detail, sizeof(detail), "TLS to the backend server %s failed: %s", url, u->why);
+        log_msg("error", "backend '%s' server %s: TLS failed: %s", b->cfg->name, url, u->why);
+        break;
+    case UPF_RESPONSE_TIMEOUT:
+        snprintf(detail, sizeof(detail), "the backend server %s did not answer in time", url);
+        break;
+    default:
+        snprintf(detail, sizeof(detail), "the backend server %s closed the connection", url);
+    }
+    if (why == UPF_CONNECT_TIMEOUT || why == UPF_RESPONSE_TIMEOUT)
+        fail(c, 504, "GatewayTimeout", detail);
     else
-        fail(c, 502, "BadGateway", "the backend is unreachable or closed the connection");
+        fail(c, 502, "BadGateway", detail);
 }
 
 static int hop_by_hop_response(const struct http_header *h)
@@ -206,7 +263,9 @@ static int send_head(struct conn *c, struct upstream *u)
     }
     if (r->body == HTTP_BODY_CHUNKED && !ex->chunked_to_10)
         buf_puts(&b, "Transfer-Encoding: chunked\r\n");
-    if (ex->close_after)
+    if (r->status == 101)
+        buf_puts(&b, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
+    else if (ex->close_after)
         buf_puts(&b, "Connection: close\r\n");
     int rc = buf_puts(&b, "\r\n");
     if (rc == 0)
@@ -236,14 +295,29 @@ static int read_response_head(struct conn *c, struct upstream *u)
         int r = http_parse_response(in->data, in->len, &lim, c->ex.is_head, &u->resp);
         if (r == HTTP_INCOMPLETE) {
             if (u->sock.flags & (SOCK_EOF | SOCK_ERROR))
-                relay_upstream_failed(u, 0);
+                relay_upstream_failed(u, UPF_CLOSED);
             else if (in->len >= UPSTREAM_HEAD_MAX)
                 fail(c, 502, "BadGateway", "the backend's response head is too large");
             return 0;
         }
-        if (r < 0 || u->resp.status == 101) {
+        if (r < 0 || (u->resp.status == 101 && !c->ex.upgrade)) {
             fail(c, 502, "BadGateway", "the backend sent an invalid response");
             return 0;
+        }
+        if (u->resp.status == 101) {
+            /* the WebSocket is accepted: from here on both directions are raw bytes */
+            c->ex.keep_alive = 0;
+            if (send_head(c, u) < 0) {
+                conn_close(c, 0);
+                return 0;
+            }
+            buf_consume(in, (size_t)r);
+            u->head_done = 1;
+            c->ex.tunnel = 1;
+            upstream_timer(u, 0);
+            conn_touch(c);
+            proxy_on_data(c); /* frames the client sent early */
+            return 1;
         }
         if (u->resp.status < 200) {
             buf_consume(in, (size_t)r); /* interim responses: we sent our own 100 */
@@ -260,17 +334,77 @@ static int read_response_head(struct conn *c, struct upstream *u)
     }
 }
 
+/* WebSocket: the backend's bytes to the client as they come. */
+static void tunnel_from_upstream(struct conn *c, struct upstream *u)
+{
+    struct buf *in = &u->sock.in;
+    do {
+        if (in->len) {
+            if (conn_write(c, in->data, in->len) < 0) {
+                conn_close(c, 0);
+                return;
+            }
+            c->ex.resp_bytes += in->len;
+            buf_consume(in, in->len);
+            conn_touch(c);
+        }
+        if (u->sock.flags & (SOCK_EOF | SOCK_ERROR)) {
+            conn_close(c, 1); /* what was queued for the client still goes */
+            return;
+        }
+        if (c->sock.wpending > RELAY_HIGH) {
+            sock_stop_read(&u->sock);
+            return;
+        }
+        sock_start_read(&u->sock);
+    } while (sock_fill(&u->sock));
+}
+
+void relay_tunnel_client(struct conn *c)
+{
+    struct upstream *u = c->ex.up;
+    struct sock *s = &c->sock;
+    if (u == NULL) {
+        conn_close(c, 0);
+        return;
+    }
+    do {
+        if (s->in.len) {
+            if (sock_write(&u->sock, s->in.data, s->in.len) < 0) {
+                conn_close(c, 0);
+                return;
+            }
+            c->ex.req_bytes += s->in.len;
+            buf_consume(&s->in, s->in.len);
+            conn_touch(c);
+        }
+        if (s->flags & (SOCK_EOF | SOCK_ERROR)) {
+            conn_close(c, 0);
+            return;
+        }
+        if (u->sock.wpending > RELAY_HIGH) {
+            sock_stop_read(s);
+            return;
+        }
+        sock_start_read(s);
+    } while (sock_fill(s));
+}
+
 void relay_upstream_data(struct upstream *u)
 {
     struct conn *c = u->client;
     struct exchange *ex = &c->ex;
     struct buf *in = &u->sock.in;
-    if (in->len)
+    if (in->len && !ex->tunnel)
         upstream_timer(u, backend_timeout(c, 1));
     if (!u->head_done && !read_response_head(c, u))
         return;
     if (c->closed || ex->up != u)
         return;
+    if (ex->tunnel) {
+        tunnel_from_upstream(c, u);
+        return;
+    }
     long n =
         http_body_feed(&u->body, in->data, in->len, ex->chunked_to_10 ? write_decoded : NULL, c);
     if (n < 0) {
@@ -316,7 +450,7 @@ void relay_client_drain(struct conn *c)
     struct upstream *u = c->ex.up;
     if (u && u->head_done) {
         sock_start_read(&u->sock);
-        if (u->sock.in.len)
+        if (u->sock.in.len || c->ex.tunnel)
             relay_upstream_data(u);
     }
 }

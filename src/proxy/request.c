@@ -182,6 +182,37 @@ static int emit_head(void *arg, const char *name, size_t nlen, const char *value
     return 0;
 }
 
+/* Does header <name> hold the comma-separated token <tok>, in any case? */
+static int has_token(const struct http_request *req, const char *name, const char *tok)
+{
+    size_t tl = strlen(tok);
+    for (size_t i = 0; i < req->num_headers; i++) {
+        const struct http_header *h = &req->headers[i];
+        if (!http_name_eq(h, name))
+            continue;
+        const char *p = h->value, *end = h->value + h->value_len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                p++;
+            const char *t = p;
+            while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+                p++;
+            if ((size_t)(p - t) == tl && strncasecmp(t, tok, tl) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* RFC 6455 4.1: a GET with Upgrade: websocket and Connection: upgrade, no body. Other
+ * upgrades (h2c, TLS) are not tunnelled: the Upgrade header is dropped as hop-by-hop. */
+static int websocket_upgrade(const struct http_request *req)
+{
+    return req->upgrade && req->minor == 1 && req->body == HTTP_BODY_NONE && req->method_len == 3 &&
+           memcmp(req->method, "GET", 3) == 0 && has_token(req, "upgrade", "websocket") &&
+           has_token(req, "connection", "upgrade");
+}
+
 static int build_upstream_head(struct conn *c, const struct http_request *req, int with_cert,
                                const char *verify)
 {
@@ -191,6 +222,8 @@ static int build_upstream_head(struct conn *c, const struct http_request *req, i
         forward_target(req, b) < 0 || buf_puts(b, " HTTP/1.1\r\n") < 0)
         return -1;
     if (forward_emit(c, req, with_cert, verify, emit_head, b) < 0)
+        return -1;
+    if (c->ex.upgrade && buf_puts(b, "Connection: Upgrade\r\nUpgrade: websocket\r\n") < 0)
         return -1;
     return buf_append(b, "\r\n", 2);
 }
@@ -210,6 +243,7 @@ void request_begin(struct conn *c, struct http_request *req)
     ex->keep_alive = req->keep_alive && !c->w->draining;
     http_body_init(&ex->reqbody, req->body, req->content_length);
     ex->req_done = req->body == HTTP_BODY_NONE;
+    ex->upgrade = websocket_upgrade(req);
 
     if (c->l->cfg->client_cert.from_header) {
         if (header_source_take(c, req, detail, sizeof(detail)) < 0) {

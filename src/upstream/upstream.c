@@ -1,25 +1,36 @@
 #include "upstream/upstream.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/conn.h"
 #include "core/worker.h"
 #include "proxy/relay.h"
-
-#define POOL_IDLE_MS 30000
+#include "tls/tls_client.h"
 
 static void up_on_data(struct sock *s);
 static void up_on_drain(struct sock *s);
 static void up_on_connect(struct sock *s, int status);
 static void up_on_closed(struct sock *s);
+static void up_on_handshake(struct sock *s);
 
 static const struct sock_events up_events = {
     .on_data = up_on_data,
+    .on_handshake = up_on_handshake,
     .on_drain = up_on_drain,
     .on_connect = up_on_connect,
     .on_closed = up_on_closed,
 };
+
+/* The exchange is no longer in flight on this server (least_conn). */
+static void up_done(struct upstream *u)
+{
+    if (u->client) {
+        atomic_fetch_sub(&u->pool->st->inflight, 1);
+        u->client = NULL;
+    }
+}
 
 static void up_free(struct upstream *u)
 {
@@ -62,7 +73,7 @@ static void up_close(struct upstream *u)
     else
         u->pool->n_busy--;
     u->state = UP_CLOSING;
-    u->client = NULL;
+    up_done(u);
     uv_close((uv_handle_t *)&u->timer, up_handle_closed);
     sock_close(&u->sock);
 }
@@ -75,7 +86,8 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     if (u->client)
-        relay_upstream_failed(u, 1);
+        relay_upstream_failed(u, u->state == UP_CONNECTING ? UPF_CONNECT_TIMEOUT
+                                                           : UPF_RESPONSE_TIMEOUT);
     else
         up_close(u);
 }
@@ -98,10 +110,35 @@ static void up_on_connect(struct sock *s, int status)
         return;
     }
     if (status < 0) {
-        relay_upstream_failed(u, 0);
+        snprintf(u->why, sizeof(u->why), "%s", uv_strerror(status));
+        relay_upstream_failed(u, UPF_CONNECT);
         return;
     }
     uv_tcp_nodelay(&u->sock.tcp, 1);
+    if (u->sock.flags & SOCK_TLS) {
+        sock_start_read(&u->sock); /* the handshake: on_handshake or an error follows */
+        sock_pump(&u->sock);
+        return;
+    }
+    server_connect_ok(u->pool->st);
+    u->state = UP_BUSY;
+    uv_timer_stop(&u->timer);
+    relay_upstream_ready(u);
+}
+
+static void up_on_handshake(struct sock *s)
+{
+    struct upstream *u = (struct upstream *)s;
+    if (u->client == NULL) {
+        up_close(u);
+        return;
+    }
+    SSL_SESSION *sess = SSL_get1_session(s->ssl);
+    if (sess) {
+        SSL_SESSION_free(u->pool->session);
+        u->pool->session = sess;
+    }
+    server_connect_ok(u->pool->st);
     u->state = UP_BUSY;
     uv_timer_stop(&u->timer);
     relay_upstream_ready(u);
@@ -112,6 +149,13 @@ static void up_on_data(struct sock *s)
     struct upstream *u = (struct upstream *)s;
     if (u->state == UP_IDLE || u->client == NULL) {
         up_close(u); /* the backend spoke or closed while pooled: never reuse it */
+        return;
+    }
+    if (u->state == UP_CONNECTING) {
+        if (s->flags & (SOCK_ERROR | SOCK_EOF)) { /* the TLS handshake failed */
+            tls_client_verify_error(s->ssl, u->tls_name, u->why, sizeof(u->why));
+            relay_upstream_failed(u, UPF_TLS);
+        }
         return;
     }
     if (s->in.len)
@@ -126,20 +170,25 @@ static void up_on_drain(struct sock *s)
         relay_upstream_drain(u);
 }
 
-struct upstream *upstream_acquire(struct pool *p, struct conn *c, uint64_t connect_ms)
+struct upstream *upstream_acquire(struct pool *p, struct conn *c, uint64_t connect_ms, SSL_CTX *tls,
+                                  const char *name)
 {
     struct upstream *u = p->idle;
+    struct sockaddr_storage addr;
     if (u) {
         idle_unlink(u);
         p->n_busy++;
         u->state = UP_BUSY;
         u->client = c;
+        atomic_fetch_add(&p->st->inflight, 1);
         u->reused = 1;
         u->head_done = 0;
-        u->got = 0;
+        u->got = u->sent = 0;
         uv_timer_stop(&u->timer);
         return u;
     }
+    if (server_addr(p->st, &addr) < 0)
+        return NULL;
     u = calloc(1, sizeof(*u));
     if (u == NULL)
         return NULL;
@@ -151,13 +200,26 @@ struct upstream *upstream_acquire(struct pool *p, struct conn *c, uint64_t conne
     u->w = p->w;
     u->pool = p;
     u->client = c;
+    atomic_fetch_add(&p->st->inflight, 1);
     u->handles = 1;
     uv_timer_init(&p->w->loop, &u->timer);
     u->timer.data = u;
     u->handles++;
     u->state = UP_CONNECTING;
     p->n_busy++;
-    if (sock_connect(&u->sock, (const struct sockaddr *)&p->addr) < 0) {
+    if (tls) {
+        SSL *ssl = SSL_new(tls);
+        if (ssl == NULL || tls_client_prepare(ssl, name) < 0) {
+            SSL_free(ssl);
+            up_close(u);
+            return NULL;
+        }
+        snprintf(u->tls_name, sizeof(u->tls_name), "%s", name);
+        if (p->session)
+            SSL_set_session(ssl, p->session);
+        sock_set_tls(&u->sock, ssl, 0);
+    }
+    if (sock_connect(&u->sock, (const struct sockaddr *)&addr) < 0) {
         up_close(u);
         return NULL;
     }
@@ -168,14 +230,14 @@ struct upstream *upstream_acquire(struct pool *p, struct conn *c, uint64_t conne
 void upstream_release(struct upstream *u, int reusable)
 {
     struct pool *p = u->pool;
-    if (!reusable || u->state != UP_BUSY || p->w->draining || p->n_idle >= POOL_MAX_IDLE ||
+    if (!reusable || u->state != UP_BUSY || p->w->draining || p->n_idle >= p->max_idle ||
         (u->sock.flags & (SOCK_EOF | SOCK_ERROR)) || u->sock.in.len) {
         up_close(u);
         return;
     }
     p->n_busy--;
     u->state = UP_IDLE;
-    u->client = NULL;
+    up_done(u);
     u->next = p->idle;
     u->prev = NULL;
     if (p->idle)
@@ -183,7 +245,7 @@ void upstream_release(struct upstream *u, int reusable)
     p->idle = u;
     p->n_idle++;
     sock_start_read(&u->sock); /* notice a close by the backend while pooled */
-    upstream_timer(u, POOL_IDLE_MS);
+    upstream_timer(u, p->idle_ms);
 }
 
 void pool_close_idle(struct pool *p)

@@ -377,7 +377,7 @@ static void test_policy_errors(void **state)
         "intermediates, allowed_issuers, max_depth, require_client_auth_eku, "
         "min_rsa_bits, min_ec_bits, allow_weak_signatures, allow, status, revocation, inherit)");
     cfg_expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {mode: crl}}\n",
-                   "c.yaml:4:39: revocation mode 'crl' needs 'crl: [files]'");
+                   "c.yaml:4:39: revocation mode 'crl' needs 'crl: [files]' or 'crl_fetch: true'");
     cfg_expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {mode: ocsp2}}\n",
                    "c.yaml:4:46: invalid value 'ocsp2' for 'mode' (valid: off, crl, ocsp)");
     cfg_expect_err(LISTENER "policies:\n  p: {trusted_ca: ca.pem, revocation: {crl: [ca.pem]}}\n",
@@ -414,9 +414,9 @@ static void test_backend_errors(void **state)
                             "      - tcp://127.0.0.1:3001\n",
                    "c.yaml:7:9: invalid server URL 'tcp://127.0.0.1:3001': the URL must start with "
                    "http:// or https://");
-    cfg_expect_err(LISTENER "backends:\n  app: {builtin: echo, balance: round_robin}\n",
-                   "c.yaml:4:24: unknown key 'balance' in backend 'app' (valid keys: servers, "
-                   "builtin, timeouts)");
+    cfg_expect_err(LISTENER "backends:\n  app: {builtin: echo, weight: 2}\n",
+                   "c.yaml:4:24: unknown key 'weight' in backend 'app' (valid keys: servers, "
+                   "builtin, balance, tls, health, passive, pool, timeouts)");
     cfg_expect_err(LISTENER "backends:\n  app: {builtin: echo, timeouts: {idle: 5s}}\n",
                    "c.yaml:4:35: unknown key 'idle' in 'timeouts' (valid keys: connect, response)");
     cfg_expect_err(LISTENER "backends:\n  app: {builtin: echo, timeouts: {connect: 5}}\n",

@@ -407,6 +407,125 @@ static void test_status_errors(void **state)
                    "c.yaml:6:13: expected a mapping for 'status', got a list");
 }
 
+/* crl_fetch: the leaf's CRL from its distribution point, with or without CRL files */
+static void test_revocation_crl_fetch(void **state)
+{
+    struct config *cfg = cfg_expect_ok(P "    revocation: {mode: crl, crl_fetch: true}\n");
+    const struct cfg_revocation *rv = &cfg->policies[0].revocation;
+
+    assert_int_equal(rv->mode, REV_CRL);
+    assert_int_equal(rv->crl_fetch, 1);
+    assert_int_equal(rv->n_crl, 0);
+    assert_null(rv->crl);
+    assert_int_equal(rv->crl_timeout_ms, 0); /* unset: the revocation service's 5s applies */
+    config_free(cfg);
+
+    /* crl_fetch alone implies mode crl */
+    cfg = cfg_expect_ok(P "    revocation: {crl_fetch: true, crl_timeout: 2s}\n");
+    rv = &cfg->policies[0].revocation;
+    assert_int_equal(rv->mode, REV_CRL);
+    assert_int_equal(rv->crl_fetch, 1);
+    assert_int_equal(rv->crl_timeout_ms, 2000);
+    assert_int_equal(rv->n_crl, 0);
+    config_free(cfg);
+
+    cfg = cfg_expect_ok(P "    revocation:\n"
+                          "      crl_fetch: true\n"
+                          "      crl_timeout: 1500ms\n"
+                          "      fail: open\n");
+    rv = &cfg->policies[0].revocation;
+    assert_int_equal(rv->mode, REV_CRL);
+    assert_int_equal(rv->crl_fetch, 1);
+    assert_int_equal(rv->crl_timeout_ms, 1500);
+    assert_int_equal(rv->fail_open, 1);
+    config_free(cfg);
+
+    /* crl_fetch: false is no revocation at all */
+    cfg = cfg_expect_ok(P "    revocation: {crl_fetch: false}\n");
+    rv = &cfg->policies[0].revocation;
+    assert_int_equal(rv->mode, REV_OFF);
+    assert_int_equal(rv->crl_fetch, 0);
+    config_free(cfg);
+
+    /* in an inline client_auth policy too */
+    cfg = cfg_expect_ok("listeners:\n"
+                        "  - name: mtls\n"
+                        "    address: :8443\n"
+                        "    tls:\n"
+                        "      certificates: [{cert: server.pem, key: server.key}]\n"
+                        "      client_auth:\n"
+                        "        mode: require\n"
+                        "        trusted_ca: ca.pem\n"
+                        "        revocation: {crl_fetch: true, crl_timeout: 3s}\n");
+    rv = &cfg->listeners[0].client_auth.policy->revocation;
+    assert_int_equal(rv->mode, REV_CRL);
+    assert_int_equal(rv->crl_fetch, 1);
+    assert_int_equal(rv->crl_timeout_ms, 3000);
+    config_free(cfg);
+}
+
+static void test_revocation_crl_fetch_errors(void **state)
+{
+    /* mode crl with neither files nor crl_fetch: at the revocation mapping */
+    cfg_expect_err(P "    revocation: {mode: crl}\n",
+                   "c.yaml:6:17: revocation mode 'crl' needs 'crl: [files]' or 'crl_fetch: true'");
+    cfg_expect_err(P "    revocation: {mode: crl, crl_fetch: false}\n",
+                   "c.yaml:6:17: revocation mode 'crl' needs 'crl: [files]' or 'crl_fetch: true'");
+    cfg_expect_err(P "    revocation:\n      mode: crl\n      crl_timeout: 2s\n",
+                   "c.yaml:7:7: revocation mode 'crl' needs 'crl: [files]' or 'crl_fetch: true'");
+    /* crl_fetch with another mode: at the crl_fetch key */
+    cfg_expect_err(P "    revocation: {mode: ocsp, crl_fetch: true}\n",
+                   "c.yaml:6:30: 'crl_fetch' needs revocation mode 'crl'");
+    cfg_expect_err(P "    revocation:\n      mode: off\n      fail: open\n      crl_fetch: true\n",
+                   "c.yaml:9:7: 'crl_fetch' needs revocation mode 'crl'");
+    /* the values */
+    cfg_expect_err(P "    revocation: {crl_fetch: yes}\n",
+                   "c.yaml:6:29: expected true or false for 'crl_fetch', got 'yes'");
+    cfg_expect_err(P "    revocation: {crl_fetch: true, crl_timeout: 2}\n",
+                   "c.yaml:6:48: invalid duration '2' for 'crl_timeout': use a number and a unit, "
+                   "as 500ms, 30s, 5m or 1h");
+    cfg_expect_err(P "    revocation: {crl_fetch: true, crl_timeout: 0s}\n",
+                   "c.yaml:6:48: 'crl_timeout' must be greater than 0");
+}
+
+/* a policy without revocation: takes its parent's whole, crl_fetch and crl_timeout included;
+ * one with its own revocation: takes none of it */
+static void test_revocation_crl_fetch_inherit(void **state)
+{
+    struct config *cfg =
+        cfg_expect_ok(LISTENER "policies:\n"
+                               "  child: {inherit: base, max_depth: 2}\n"
+                               "  base:\n"
+                               "    trusted_ca: ca.pem\n"
+                               "    revocation: {crl_fetch: true, crl_timeout: 2s, cache: 1m}\n"
+                               "  grandchild: {inherit: child}\n"
+                               "  own: {inherit: base, revocation: {mode: ocsp}}\n");
+    const struct cfg_revocation *child = &cfg->policies[0].revocation;
+    const struct cfg_revocation *base = &cfg->policies[1].revocation;
+    const struct cfg_revocation *grandchild = &cfg->policies[2].revocation;
+    const struct cfg_revocation *own = &cfg->policies[3].revocation;
+
+    assert_string_equal(cfg->policies[1].name, "base");
+    assert_int_equal(base->mode, REV_CRL);
+    assert_int_equal(base->crl_fetch, 1);
+    assert_int_equal(base->crl_timeout_ms, 2000);
+    for (int i = 0; i < 2; i++) {
+        const struct cfg_revocation *rv = i == 0 ? child : grandchild;
+
+        assert_int_equal(rv->mode, REV_CRL);
+        assert_int_equal(rv->crl_fetch, 1);
+        assert_int_equal(rv->crl_timeout_ms, 2000);
+        assert_int_equal(rv->cache_ms, 60000);
+        assert_int_equal(rv->n_crl, 0);
+        assert_null(rv->crl);
+    }
+    assert_int_equal(own->mode, REV_OCSP);
+    assert_int_equal(own->crl_fetch, 0);
+    assert_int_equal(own->crl_timeout_ms, 0);
+    assert_int_equal(own->cache_ms, 0);
+    config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +538,9 @@ int main(void)
         cmocka_unit_test(test_scalar_errors),
         cmocka_unit_test(test_allow_errors),
         cmocka_unit_test(test_status_errors),
+        cmocka_unit_test(test_revocation_crl_fetch),
+        cmocka_unit_test(test_revocation_crl_fetch_errors),
+        cmocka_unit_test(test_revocation_crl_fetch_inherit),
     };
 
     return cmocka_run_group_tests(tests, cfg_test_setup, cfg_test_teardown);
