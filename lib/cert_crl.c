@@ -152,6 +152,24 @@ X509_CRL *certgate_crl_fetch(const char *url, int timeout_ms, char *err, size_t 
     return crl;
 }
 
+/* An entry with a critical extension certgate does not know (once per CRL, not per check). */
+static int entry_critical(X509_CRL *crl)
+{
+    STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(crl);
+    for (int i = 0; rev != NULL && i < sk_X509_REVOKED_num(rev); i++) {
+        const STACK_OF(X509_EXTENSION) *exts =
+            X509_REVOKED_get0_extensions(sk_X509_REVOKED_value(rev, i));
+        for (int k = 0; k < sk_X509_EXTENSION_num(exts); k++) {
+            X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, k);
+            int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+            if (X509_EXTENSION_get_critical(ext) && nid != NID_crl_reason &&
+                nid != NID_invalidity_date && nid != NID_certificate_issuer)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 int certgate_crl_signed_by(X509_CRL *crl, X509 *issuer, char *err, size_t errlen)
 {
     EVP_PKEY *key = issuer != NULL ? X509_get0_pubkey(issuer) : NULL;
@@ -171,6 +189,10 @@ int certgate_crl_signed_by(X509_CRL *crl, X509 *issuer, char *err, size_t errlen
         cert_text_set(err, errlen, "the CRL's signature is not the key of '%s'",
                       b ? b : "(unprintable)");
         free(b);
+    } else if (entry_critical(crl)) {
+        cert_text_set(err, errlen,
+                      "an entry of the CRL carries an unknown critical extension (RFC 5280 5.3: "
+                      "such a CRL must not be used)");
     } else {
         rc = 0;
     }
@@ -178,8 +200,33 @@ int certgate_crl_signed_by(X509_CRL *crl, X509 *issuer, char *err, size_t errlen
     return rc;
 }
 
-/* Can this CRL speak for an end-entity certificate, for every reason? NULL, or why not. */
-static const char *crl_scope_problem(X509_CRL *crl)
+/* Does the issuingDistributionPoint's name <idp_dp> match one of <cert>'s distribution points
+ * (RFC 5280 6.3.3 b.2.i)? A CRL partitioned by distribution point covers only its own. */
+static int dp_matches(const DIST_POINT_NAME *idp_dp, X509 *cert)
+{
+    STACK_OF(DIST_POINT) *dps;
+    int found = 0;
+    if (idp_dp == NULL || idp_dp->type != 0)
+        return 1; /* no name, or a relative one: nothing to compare by URL */
+    dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
+    if (dps == NULL)
+        return 1; /* the certificate names none: 6.3.3 b.2.i has nothing to compare */
+    for (int i = 0; dps != NULL && i < sk_DIST_POINT_num(dps) && !found; i++) {
+        DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+        if (dp->distpoint == NULL || dp->distpoint->type != 0)
+            continue;
+        for (int a = 0; a < sk_GENERAL_NAME_num(dp->distpoint->name.fullname) && !found; a++)
+            for (int b = 0; b < sk_GENERAL_NAME_num(idp_dp->name.fullname) && !found; b++)
+                found = GENERAL_NAME_cmp(sk_GENERAL_NAME_value(dp->distpoint->name.fullname, a),
+                                         sk_GENERAL_NAME_value(idp_dp->name.fullname, b)) == 0;
+    }
+    sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+    return found;
+}
+
+/* Can this CRL speak for the end-entity certificate <cert>, for every reason? NULL, or why
+ * not. */
+static const char *crl_scope_problem(X509_CRL *crl, X509 *cert)
 {
     int crit = -1;
     const X509_EXTENSION *ext;
@@ -196,8 +243,12 @@ static const char *crl_scope_problem(X509_CRL *crl)
             return "it is a delta CRL (give the base CRL)";
     }
     idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, NULL);
+    if (idp == NULL && crit >= 0)
+        return "its issuingDistributionPoint cannot be read";
     if (idp != NULL) {
-        if (idp->onlyCA > 0 || idp->onlyattr > 0)
+        if (!dp_matches(idp->distpoint, cert))
+            why = "it is the CRL of another distribution point than the certificate's";
+        else if (idp->onlyCA > 0 || idp->onlyattr > 0)
             why = "it covers only CA or attribute certificates";
         else if (idp->onlysomereasons != NULL)
             why = "it covers only some revocation reasons";
@@ -230,6 +281,10 @@ enum certgate_reason certgate_crl_check(X509_CRL *crl, X509 *cert, time_t at, lo
     }
     if (at == 0)
         at = time(NULL);
+    if (skew < 0)
+        skew = 0;
+    if (skew > 366L * 86400) /* beyond a year is no clock difference; and no overflow */
+        skew = 366L * 86400;
     dn = cert_dn_format(X509_get_subject_name(cert));
     iss = cert_dn_format(X509_CRL_get_issuer(crl));
     if (!dn)
@@ -241,7 +296,7 @@ enum certgate_reason certgate_crl_check(X509_CRL *crl, X509 *cert, time_t at, lo
                       dn, iss ? iss : "(unprintable)");
         goto out;
     }
-    if ((why = crl_scope_problem(crl)) != NULL) {
+    if ((why = crl_scope_problem(crl, cert)) != NULL) {
         cert_text_set(detail, detail_len,
                       "revocation status of '%s' is unknown: the CRL of '%s' cannot be used (%s)",
                       dn, iss ? iss : "(unprintable)", why);

@@ -53,14 +53,17 @@ X509_CRL *certgate_crl_parse(const unsigned char *buf, size_t len, char *err, si
 X509_CRL *certgate_crl_fetch(const char *url, int timeout_ms, char *err, size_t errlen);
 
 /* Is <crl> issued by <issuer>: the issuer names match and the signature verifies with the
- * issuer's key. Indirect CRLs (another issuer's) are not supported. 0, or -1 with a sentence
- * in <err>. */
+ * issuer's key; and no entry carries an unknown critical extension (checked here, once per
+ * CRL, rather than in every certgate_crl_check). Indirect CRLs (another issuer's) are not
+ * supported. 0, or -1 with a sentence in <err>. */
 int certgate_crl_signed_by(X509_CRL *crl, X509 *issuer, char *err, size_t errlen);
 
 /* The status of <cert> under <crl> at <at> (0 = now), allowing <skew> seconds on the dates.
- * The caller checked certgate_crl_signed_by(crl, issuer of cert) first. In order:
+ * The caller checked certgate_crl_signed_by(crl, issuer of cert) first. <skew> is held to
+ * 0..366 days. In order:
  *  - the CRL's issuer must be <cert>'s issuer, and no unknown critical extension, and an
- *    issuingDistributionPoint must cover end-entity certificates for every reason (else
+ *    issuingDistributionPoint must be readable, name one of <cert>'s distribution points
+ *    (when it names any) and cover end-entity certificates for every reason (else
  *    CERTGATE_REVOCATION_UNKNOWN: this CRL cannot say);
  *  - <cert>'s serial listed: CERTGATE_REVOKED, whatever the dates (revocation is final);
  *  - thisUpdate - skew <= at < nextUpdate + skew, else CERTGATE_REVOCATION_UNKNOWN (stale);

@@ -800,6 +800,15 @@ static void test_check_scope(void **state)
     o.idp_only_user = 0;
     o.idp_uri = "http://crl.example/ca.crl";
     assert_int_equal(check_with(&o, fx.leaf.cert, detail), CERTGATE_OK);
+    /* a CRL partitioned by distribution point speaks only for certificates that name it */
+    struct pki_node p1 =
+        leaf_with_dps("Part One", 1, dp_full(uri("http://crl.example/part1.crl"), NULL));
+    o.idp_uri = "http://crl.example/part2.crl";
+    assert_int_equal(check_with(&o, p1.cert, detail), CERTGATE_REVOCATION_UNKNOWN);
+    assert_non_null(strstr(detail, "it is the CRL of another distribution point"));
+    o.idp_uri = "http://crl.example/part1.crl";
+    assert_int_equal(check_with(&o, p1.cert, detail), CERTGATE_OK);
+    pki_node_free(&p1);
     o.idp_uri = NULL;
 
     o.idp_only_ca = 1;
