@@ -6,11 +6,52 @@
 #include "core/worker.h"
 #include "proxy/respond.h"
 #include "revocation/ocsp_service.h"
+#include "upstream/servers.h"
 
 static int path_is(const char *path, size_t plen, const char *want)
 {
     size_t n = strlen(want);
     return plen >= n && memcmp(path, want, n) == 0 && (plen == n || path[n] == '?');
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void label(struct buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            buf_printf(b, "\\%c", *v);
+        else if (*v == '\n')
+            buf_puts(b, "\\n");
+        else
+            buf_append(b, v, 1);
+    }
+}
+
+/* One line per backend server of the current generation. */
+static void upstream_servers(struct buf *b, const struct runtime *rt)
+{
+    static const char *const names[] = {"certgate_upstream_server_up",
+                                        "certgate_upstream_server_in_flight",
+                                        "certgate_upstream_health_probes_total"};
+    static const char *const types[] = {"gauge", "gauge", "counter"};
+    for (int k = 0; k < 3; k++) {
+        buf_printf(b, "# TYPE %s %s\n", names[k], types[k]);
+        for (size_t i = 0; i < rt->n_backends; i++) {
+            const struct rt_backend *rb = &rt->backends[i];
+            for (size_t s = 0; s < rb->n_servers; s++) {
+                struct server_state *st = rb->servers[s].st;
+                unsigned long long v =
+                    k == 0 ? (unsigned long long)server_available(st, servers_now_ms())
+                    : k == 1 ? (unsigned long long)atomic_load(&st->inflight)
+                             : (unsigned long long)atomic_load(&st->probes);
+                buf_printf(b, "%s{backend=\"", names[k]);
+                label(b, rb->cfg->name);
+                buf_puts(b, "\",server=\"");
+                label(b, rb->servers[s].cfg->url);
+                buf_printf(b, "\"} %llu\n", v);
+            }
+        }
+    }
 }
 
 static void metrics(struct conn *c)
@@ -57,6 +98,7 @@ static void metrics(struct conn *c)
                (unsigned long long)ocsp_service_queries(c->rt->ocsp),
                (unsigned long long)crl_service_fetches(c->rt->ocsp),
                atomic_load(&m->revocation_fail_open));
+    upstream_servers(&b, c->rt);
     respond(c, 200, "text/plain; version=0.0.4", b.data, b.len);
     buf_free(&b);
 }
