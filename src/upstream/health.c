@@ -63,6 +63,9 @@ static void result(struct watch *wt, int ok, const char *why)
     const struct cfg_health *hc = &wt->b->cfg->health;
     if (ok) {
         st->fail_run = 0;
+        /* a probe that passed is a fact: it lifts a passive ejection (a guess) */
+        atomic_store(&st->ejected_until_ms, 0);
+        atomic_store(&st->fails, 0);
         if (++st->ok_run >= hc->healthy_threshold && !atomic_load(&st->up)) {
             atomic_store(&st->up, 1);
             log_msg("info", "backend '%s' server %s is up again (%d probes passed)",

@@ -64,10 +64,32 @@ static void idle_unlink(struct upstream *u)
     p->n_idle--;
 }
 
+/* Keep the newest TLS session of a healthy connection for the next one: with TLS 1.3 the
+ * ticket arrives after the handshake, so the exchange's end is the time to take it. */
+static void keep_session(struct upstream *u)
+{
+    SSL_SESSION *sess;
+    if (u->sock.ssl == NULL || !(u->sock.flags & SOCK_HANDSHAKE_DONE) ||
+        (u->sock.flags & SOCK_ERROR))
+        return;
+    /* closed without close_notify, OpenSSL would mark the session not resumable */
+    SSL_set_shutdown(u->sock.ssl, SSL_SENT_SHUTDOWN);
+    sess = SSL_get1_session(u->sock.ssl);
+    if (sess == NULL)
+        return;
+    if (SSL_SESSION_is_resumable(sess)) {
+        SSL_SESSION_free(u->pool->session);
+        u->pool->session = sess;
+    } else {
+        SSL_SESSION_free(sess);
+    }
+}
+
 static void up_close(struct upstream *u)
 {
     if (u->state == UP_CLOSING)
         return;
+    keep_session(u);
     if (u->state == UP_IDLE)
         idle_unlink(u);
     else
@@ -133,11 +155,6 @@ static void up_on_handshake(struct sock *s)
         up_close(u);
         return;
     }
-    SSL_SESSION *sess = SSL_get1_session(s->ssl);
-    if (sess) {
-        SSL_SESSION_free(u->pool->session);
-        u->pool->session = sess;
-    }
     server_connect_ok(u->pool->st);
     u->state = UP_BUSY;
     uv_timer_stop(&u->timer);
@@ -183,7 +200,7 @@ struct upstream *upstream_acquire(struct pool *p, struct conn *c, uint64_t conne
         atomic_fetch_add(&p->st->inflight, 1);
         u->reused = 1;
         u->head_done = 0;
-        u->got = u->sent = 0;
+        u->got = 0;
         uv_timer_stop(&u->timer);
         return u;
     }
