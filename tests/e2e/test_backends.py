@@ -8,10 +8,12 @@ that count probes run certgate with one worker, so that one prober's view is
 what the servers see (two workers may each probe)."""
 
 import json
+import socket
 import os
 import subprocess
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness import (
     BINARY,
@@ -536,3 +538,48 @@ class CheckP12Test(CertgateTestCase):
         first = r.stderr.strip().splitlines()[0] if r.stderr.strip() else ""
         self.assertTrue(first.startswith(f"{path}:15:23: "), f"got {r.stderr!r}")
         self.assertIn("wrong password for PKCS#12", first)
+
+
+class _V6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+    daemon_threads = True
+
+
+class _Hello(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = json.dumps({"target": self.path, "via": "v6"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+class AddressesTest(BackendTestCase):
+    def test_a_host_name_and_an_ipv6_literal_both_serve(self):
+        named = self.upstream()
+        v6 = _V6Server(("::1", 0), _Hello)
+        threading.Thread(target=v6.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+        self.addCleanup(v6.server_close)
+        self.addCleanup(v6.shutdown)
+        v6_url = f"http://[::1]:{v6.server_address[1]}"
+        port = self.gateway({"app": {"servers": [f"http://localhost:{named.port}", v6_url]}},
+                            workers=1)
+        # the name resolves on the gateway's loop shortly after start
+        deadline = time.monotonic() + 5
+        vias = []
+        while time.monotonic() < deadline and len(vias) < 10:
+            res = request(port, f"/a/{len(vias)}")
+            if res is not None and res.status == 200:
+                vias.append(res.json().get("via", "v4"))
+            else:
+                time.sleep(0.05)
+        self.assertEqual(len(vias), 10, vias)
+        self.assertEqual(sorted(set(vias)), ["v4", "v6"], "both servers took requests")
+        self.assertEqual(len(named.traffic()), vias.count("v4"))
