@@ -41,7 +41,7 @@ static void upstream_servers(struct buf *b, const struct runtime *rt)
             for (size_t s = 0; s < rb->n_servers; s++) {
                 struct server_state *st = rb->servers[s].st;
                 unsigned long long v =
-                    k == 0 ? (unsigned long long)server_available(st, servers_now_ms())
+                    k == 0   ? (unsigned long long)server_available(st, servers_now_ms())
                     : k == 1 ? (unsigned long long)atomic_load(&st->inflight)
                              : (unsigned long long)atomic_load(&st->probes);
                 buf_printf(b, "%s{backend=\"", names[k]);
