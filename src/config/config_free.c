@@ -125,6 +125,9 @@ void config_free(struct config *cfg)
     free(cfg->backends);
     free(cfg->admin.address);
     free(cfg->admin.host);
+    free(cfg->log.access_path);
+    free(cfg->log.errors_path);
+    free(cfg->ticket_keys);
     free(cfg->path);
     free(cfg->dir);
     free(cfg);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config/config_internal.h"
+#include "tls/tls_keys.h"
 
 #define MAX_WORKERS 1024
 
@@ -358,13 +359,65 @@ static const struct key_rule admin_rules[] = {
     {"address", h_admin_address, 0, 0, 1, NULL, NULL, 0},
 };
 
-static const struct enum_val access_names[] = {{"stdout", 1}, {"off", 0}, {NULL, 0}};
 static const struct enum_val log_format_names[] = {{"json", 0}, {NULL, 0}};
+static const struct enum_val log_levels[] = {
+    {"debug", LOG_DEBUG}, {"info", LOG_INFO}, {"warn", LOG_WARN}, {"error", LOG_ERROR}, {NULL, 0}};
+
+/* access: stdout | off | PATH; errors: stderr | PATH. A path is a file opened for appending. */
+static int h_log_target(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
+                        void *obj, const struct key_rule *r)
+{
+    struct cfg_log *lg = obj;
+    int access = strcmp(key->str, "access") == 0;
+    char **dst = access ? &lg->access_path : &lg->errors_path;
+    const char *s;
+
+    if (ld_scalar(ld, key, val, &s))
+        return -1;
+    free(*dst);
+    *dst = NULL;
+    if (access && strcmp(s, "off") == 0) {
+        lg->access = 0;
+        return 0;
+    }
+    if (access)
+        lg->access = 1;
+    if (strcmp(s, access ? "stdout" : "stderr") == 0)
+        return 0;
+    if (!*s || strchr("/.~", *s) == NULL)
+        return ld_error(ld, val,
+                        "'%s' is '%s', or 'off', or a file path ('./%s' for a relative one)",
+                        key->str, access ? "stdout" : "stderr", s);
+    *dst = cfg_abspath(ld->cfg->dir, s);
+    return *dst ? 0 : ld_error(ld, val, "out of memory");
+}
 
 static const struct key_rule log_rules[] = {
-    {"access", ld_enum, offsetof(struct cfg_log, access), 0, 0, access_names, NULL, 0},
+    {"access", h_log_target, 0, 0, 0, NULL, NULL, 0},
+    {"errors", h_log_target, 0, 0, 0, NULL, NULL, 0},
+    {"level", ld_enum, offsetof(struct cfg_log, level), 0, 0, log_levels, NULL, 0},
     {"format", ld_enum, NO_FIELD, 0, 0, log_format_names, NULL, 0},
 };
+
+static const struct key_rule reload_rules[] = {
+    {"watch", ld_bool, offsetof(struct config, reload_watch), 0, 0, NULL, NULL, 0},
+};
+
+static int h_ticket_keys(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
+                         void *obj, const struct key_rule *r)
+{
+    struct config *cfg = obj;
+    unsigned char keys[TLS_KEYS_MAX][TLS_KEY_LEN];
+    size_t n = 0;
+    char msg[400];
+
+    if (ld_path(ld, key, val, obj, r))
+        return -1;
+    if (tls_keys_read(cfg->ticket_keys, keys, &n, msg, sizeof(msg)) < 0)
+        return ld_error(ld, val, "%s", msg);
+    OPENSSL_cleanse(keys, sizeof(keys));
+    return 0;
+}
 
 static int h_workers(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
                      void *obj, const struct key_rule *r)
@@ -385,6 +438,9 @@ static const struct key_rule top_rules[] = {
      N_RULES(admin_rules)},
     {"log", ld_map, offsetof(struct config, log), 0, 0, NULL, log_rules, N_RULES(log_rules)},
     {"workers", h_workers, 0, 0, 0, NULL, NULL, 0},
+    {"drain_timeout", ld_duration, offsetof(struct config, drain_timeout_ms), 0, 0, NULL, NULL, 0},
+    {"reload", ld_map, 0, 0, 0, NULL, reload_rules, N_RULES(reload_rules)},
+    {"ticket_keys", h_ticket_keys, offsetof(struct config, ticket_keys), 0, 0, NULL, NULL, 0},
 };
 
 /* ---- references, resolved once every section is read ---- */
@@ -569,6 +625,7 @@ struct config *config_load(const char *path, struct cfg_error *err)
         return NULL;
     }
     cfg->log.access = 1;
+    cfg->log.level = LOG_INFO;
     ld.cfg = cfg;
     if (yt_parse(text, len, &doc, &yerr)) {
         snprintf(err->msg, sizeof(err->msg), "%s:%d:%d: %s", path, yerr.line, yerr.col, yerr.msg);

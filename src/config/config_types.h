@@ -235,8 +235,14 @@ struct cfg_admin {
     int port;
 };
 
+enum cfg_log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* log: {access: stdout|off|PATH, errors: stderr|PATH, level, format: json} */
 struct cfg_log {
-    int access; /* 1 = access log to stdout */
+    int access;        /* 1 = access log on */
+    char *access_path; /* NULL = stdout; else a file, absolute, reopened on SIGUSR1 */
+    char *errors_path; /* NULL = stderr; else a file, absolute, reopened on SIGUSR1 */
+    int level;         /* enum cfg_log_level of the error log, default LOG_INFO */
 };
 
 struct config {
@@ -250,7 +256,10 @@ struct config {
     size_t n_backends;
     struct cfg_admin admin;
     struct cfg_log log;
-    int workers; /* 0 = number of cores */
+    int workers;               /* 0 = number of cores */
+    uint64_t drain_timeout_ms; /* drain_timeout: SIGTERM's bound, default 30s */
+    int reload_watch;          /* reload: {watch: true}: reload when a referenced file changes */
+    char *ticket_keys;         /* ticket_keys: FILE of base64 80-byte keys; NULL = random */
 };
 
 #endif

@@ -21,6 +21,7 @@ struct ocsp_service;
 struct tls_server;
 struct server_state;
 struct server_registry;
+struct tls_keys;
 
 struct rt_policy {
     const struct cfg_policy *cfg;
@@ -71,6 +72,7 @@ struct runtime {
     uint64_t crl_refresh_ms;         /* how often to look at the CRL files again; 0 = never */
     struct ocsp_service *ocsp;       /* borrowed from the gateway: OCSP queries and their cache */
     struct server_registry *servers; /* borrowed from the gateway: backend servers' state */
+    struct tls_keys *ticket_keys;    /* session tickets of every TLS listener */
     struct metrics *metrics;         /* borrowed from the gateway: survives reloads */
 };
 

@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "proxy/verdict.h"
 #include "tls/tls_client.h"
+#include "tls/tls_keys.h"
 #include "tls/tls_server.h"
 #include "upstream/servers.h"
 
@@ -169,7 +170,7 @@ static int build_listener(struct runtime *rt, struct rt_listener *rl, const stru
             return -1;
     }
     if (l->tls) {
-        rl->tls = tls_server_new(l, verdict_tls_gate, err, errlen);
+        rl->tls = tls_server_new(l, verdict_tls_gate, rt->ticket_keys, err, errlen);
         if (rl->tls == NULL)
             return -1;
         rl->own_uri = tls_server_own_uri(rl->tls);
@@ -263,6 +264,9 @@ struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m
     rt->generation = atomic_fetch_add(&generations, 1) + 1;
     atomic_init(&rt->refs, 1);
     rt->crl_stamp = runtime_crl_stamp(cfg, &rt->crl_refresh_ms);
+    rt->ticket_keys = tls_keys_new(cfg->ticket_keys, err, errlen);
+    if (rt->ticket_keys == NULL)
+        goto fail;
     size_t nl = cfg->n_listeners + (cfg->admin.address ? 1 : 0);
     size_t np = cfg->n_policies + cfg->n_listeners * 1 + 1;
     for (size_t i = 0; i < cfg->n_listeners; i++)
@@ -368,6 +372,7 @@ void runtime_unref(struct runtime *rt)
     free(rt->listeners);
     free(rt->policies);
     free(rt->backends);
+    tls_keys_free(rt->ticket_keys);
     config_free(rt->cfg);
     free(rt);
 }

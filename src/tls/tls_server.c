@@ -29,7 +29,8 @@ struct sni_ctx {
 struct tls_server {
     const struct cfg_listener *l;
     tls_judge_fn judge;
-    struct sni_ctx *ctxs; /* ctxs[0] is the default and owns sessions and tickets */
+    const struct tls_keys *keys; /* session tickets */
+    struct sni_ctx *ctxs;        /* ctxs[0] is the default and owns sessions and tickets */
     size_t n_ctxs;
 };
 
@@ -370,7 +371,7 @@ static int ctx_setup_default(struct tls_server *ts, SSL_CTX *ctx, char *err, siz
     SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
     SSL_CTX_set_tlsext_servername_arg(ctx, ts);
     SSL_CTX_set_session_ticket_cb(ctx, on_ticket_gen, on_ticket_dec, ts);
-    if (tls_keys_install(ctx) < 0)
+    if (tls_keys_install(ctx, ts->keys) < 0)
         return set_err(err, errlen, "%s", "cannot set up session ticket keys");
     return 0;
 }
@@ -417,8 +418,8 @@ static int merge_same_names(struct tls_server *ts, struct sni_ctx *sc, const str
     return 0;
 }
 
-struct tls_server *tls_server_new(const struct cfg_listener *l, tls_judge_fn judge, char *err,
-                                  size_t errlen)
+struct tls_server *tls_server_new(const struct cfg_listener *l, tls_judge_fn judge,
+                                  const struct tls_keys *keys, char *err, size_t errlen)
 {
     pthread_once(&ex_once, ex_init);
     if (l->n_certs == 0) {
@@ -430,6 +431,7 @@ struct tls_server *tls_server_new(const struct cfg_listener *l, tls_judge_fn jud
         return NULL;
     ts->l = l;
     ts->judge = judge;
+    ts->keys = keys;
     ts->ctxs = calloc(l->n_certs, sizeof(*ts->ctxs));
     if (ts->ctxs == NULL)
         goto fail;

@@ -17,10 +17,13 @@ struct tls_server;
 typedef enum certgate_reason (*tls_judge_fn)(SSL *ssl, X509 *leaf, STACK_OF(X509) *chain,
                                              char *detail, size_t detail_len);
 
+struct tls_keys;
+
 /* Build the contexts for listener <l>; <judge> may be NULL when the listener
- * never rejects at the TLS layer. Returns NULL with a sentence in <err>. */
-struct tls_server *tls_server_new(const struct cfg_listener *l, tls_judge_fn judge, char *err,
-                                  size_t errlen);
+ * never rejects at the TLS layer; session tickets use <keys> (which must
+ * outlive the server). Returns NULL with a sentence in <err>. */
+struct tls_server *tls_server_new(const struct cfg_listener *l, tls_judge_fn judge,
+                                  const struct tls_keys *keys, char *err, size_t errlen);
 void tls_server_free(struct tls_server *ts);
 
 /* A new server SSL for one connection (caller owns). */
