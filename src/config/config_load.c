@@ -384,11 +384,10 @@ static int h_log_target(struct loader *ld, const struct yt_node *key, const stru
         lg->access = 1;
     if (strcmp(s, access ? "stdout" : "stderr") == 0)
         return 0;
-    if (!*s || strchr("/.~", *s) == NULL)
-        return ld_error(ld, val,
-                        "'%s' is '%s', or 'off', or a file path ('./%s' for a relative one)",
-                        key->str, access ? "stdout" : "stderr", s);
-    *dst = cfg_abspath(ld->cfg->dir, s);
+    if (!*s || strchr("/.", *s) == NULL)
+        return ld_error(ld, val, "'%s' is %s, or a file path ('./%s' for a relative one)", key->str,
+                        access ? "'stdout', or 'off'" : "'stderr'", s);
+    *dst = cfg_abspath(ld->cfg->dir, strncmp(s, "./", 2) == 0 ? s + 2 : s);
     return *dst ? 0 : ld_error(ld, val, "out of memory");
 }
 

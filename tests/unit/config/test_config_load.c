@@ -324,7 +324,7 @@ static void test_top_level_errors(void **state)
 {
     cfg_expect_err(LISTENER "listener: x\n",
                    "c.yaml:3:1: unknown key 'listener' at the top level (valid keys: listeners, "
-                   "policies, backends, admin, log, workers)");
+                   "policies, backends, admin, log, workers, drain_timeout, reload, ticket_keys)");
     cfg_expect_err("workers: 2\n", "c.yaml:1:1: missing required key 'listeners' at the top level");
     cfg_expect_err("listeners: {}\n",
                    "c.yaml:1:12: expected a list for 'listeners', got a mapping");
@@ -345,11 +345,19 @@ static void test_top_level_errors(void **state)
 static void test_log_admin_errors(void **state)
 {
     cfg_expect_err(LISTENER "log: {access: stderr}\n",
-                   "c.yaml:3:15: invalid value 'stderr' for 'access' (valid: stdout, off)");
+                   "c.yaml:3:15: 'access' is 'stdout', or 'off', or a file path ('./stderr' for a "
+                   "relative one)");
+    cfg_expect_err(LISTENER "log: {errors: stdout}\n",
+                   "c.yaml:3:15: 'errors' is 'stderr', or a file path ('./stdout' for a relative "
+                   "one)");
     cfg_expect_err(LISTENER "log: {format: text}\n",
                    "c.yaml:3:15: invalid value 'text' for 'format' (valid: json)");
-    cfg_expect_err(LISTENER "log: {level: debug}\n",
-                   "c.yaml:3:7: unknown key 'level' in 'log' (valid keys: access, format)");
+    cfg_expect_err(LISTENER "log: {level: loud}\n",
+                   "c.yaml:3:14: invalid value 'loud' for 'level' (valid: debug, info, warn, "
+                   "error)");
+    cfg_expect_err(LISTENER "log: {rotate: daily}\n",
+                   "c.yaml:3:7: unknown key 'rotate' in 'log' (valid keys: access, errors, level, "
+                   "format)");
     cfg_expect_err(LISTENER "log: stdout\n",
                    "c.yaml:3:6: expected a mapping for 'log', got 'stdout'");
     cfg_expect_err(LISTENER "admin: {}\n", "c.yaml:3:8: missing required key 'address' in 'admin'");
@@ -358,6 +366,49 @@ static void test_log_admin_errors(void **state)
     cfg_expect_err(LISTENER "admin: {address: '127.0.0.1:8080'}\n",
                    "c.yaml:3:18: admin address '127.0.0.1:8080' conflicts with listener 'web' "
                    "(:8080)");
+}
+
+static void test_operations_keys(void **state)
+{
+    struct config *c = cfg_expect_ok(LISTENER "log: {access: ./access.log, errors: /tmp/e.log, "
+                                              "level: warn}\ndrain_timeout: 5s\n"
+                                              "reload: {watch: true}\n");
+    assert_string_equal(c->log.access_path, cfg_test_abs("access.log"));
+    assert_string_equal(c->log.errors_path, "/tmp/e.log");
+    assert_int_equal(c->log.access, 1);
+    assert_int_equal(c->log.level, LOG_WARN);
+    assert_int_equal(c->drain_timeout_ms, 5000);
+    assert_int_equal(c->reload_watch, 1);
+    assert_null(c->ticket_keys);
+    config_free(c);
+    c = cfg_expect_ok(LISTENER "log: {access: off}\n");
+    assert_int_equal(c->log.access, 0);
+    assert_null(c->log.access_path);
+    assert_int_equal(c->log.level, LOG_INFO);
+    assert_int_equal(c->drain_timeout_ms, 0);
+    config_free(c);
+    /* 80 bytes of base64 on one line, and the same wrapped as `openssl rand -base64 80` does */
+    cfg_test_write("keys", "# rotate by putting a new key first\n"
+                           "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEy"
+                           "MzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk8=\n\n"
+                           "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v\n"
+                           "MDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk8=\n");
+    c = cfg_expect_ok(LISTENER "ticket_keys: keys\n");
+    assert_string_equal(c->ticket_keys, cfg_test_abs("keys"));
+    config_free(c);
+    cfg_test_write("short", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX\n");
+    char want[PATH_MAX + 4600];
+    snprintf(want, sizeof(want),
+             "c.yaml:3:14: ticket key file '%s' line 1 does not hold the base64 of 80 bytes "
+             "(make a key with: openssl rand -base64 80)",
+             cfg_test_abs("short"));
+    cfg_expect_err(LISTENER "ticket_keys: short\n", want);
+    cfg_expect_err(
+        LISTENER "drain_timeout: 30\n",
+        "c.yaml:3:16: invalid duration '30' for 'drain_timeout': use a number and a unit, "
+        "as 500ms, 30s, 5m or 1h");
+    cfg_expect_err(LISTENER "reload: {watch: maybe}\n",
+                   "c.yaml:3:17: expected true or false for 'watch', got 'maybe'");
 }
 
 static void test_policy_errors(void **state)
@@ -467,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_top_level_errors),
         cmocka_unit_test(test_log_admin_errors),
+        cmocka_unit_test(test_operations_keys),
         cmocka_unit_test(test_policy_errors),
         cmocka_unit_test(test_backend_errors),
         cmocka_unit_test(test_undefined_references),
