@@ -109,4 +109,35 @@ fuzz-smoke:
 clean:
 	rm -rf build build-asan
 
+# ---- make install / uninstall: PREFIX (default /usr/local) and DESTDIR for staging ----
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DOCDIR     ?= $(PREFIX)/share/doc/certgate
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+INST_HDRS  := $(sort $(wildcard include/certgate/*.h))
+INST_DOCS  := README.md $(sort $(wildcard docs/*.md)) deploy/systemd/certgate.logrotate
+
+.PHONY: install uninstall
+# the unit names the binary and docs by path: rewritten from /usr/local to this PREFIX
+install: all
+	$(INSTALL) -D -m 0755 $(BUILD)/certgate $(DESTDIR)$(BINDIR)/certgate
+	$(INSTALL) -D -m 0644 $(BUILD)/libcertgate.a $(DESTDIR)$(LIBDIR)/libcertgate.a
+	$(INSTALL) -D -m 0755 $(BUILD)/libcertgate.so $(DESTDIR)$(LIBDIR)/libcertgate.so
+	$(INSTALL) -D -m 0644 -t $(DESTDIR)$(INCLUDEDIR)/certgate $(INST_HDRS)
+	$(INSTALL) -D -m 0644 -t $(DESTDIR)$(DOCDIR) $(INST_DOCS)
+	@mkdir -p $(BUILD)
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/doc/certgate|$(DOCDIR)|g' \
+	    deploy/systemd/certgate.service > $(BUILD)/certgate.service
+	$(INSTALL) -D -m 0644 $(BUILD)/certgate.service $(DESTDIR)$(UNITDIR)/certgate.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/certgate $(DESTDIR)$(LIBDIR)/libcertgate.a \
+	    $(DESTDIR)$(LIBDIR)/libcertgate.so $(DESTDIR)$(UNITDIR)/certgate.service
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/certgate/,$(notdir $(INST_HDRS)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INST_DOCS)))
+	rmdir $(DESTDIR)$(INCLUDEDIR)/certgate $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

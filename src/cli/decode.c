@@ -29,7 +29,10 @@ static const char usage_full[] =
     "Decode a forwarded client-certificate header value and print the certificate as PEM\n"
     "(and any chain the value carried), then a summary. VALUE '-' reads standard input.\n"
     "\n"
-    "  --format FORMAT  auto (default), base64-der, pem-urlencoded, hex, rfc9440, xfcc\n"
+    "  --format FORMAT  the encoding of VALUE: auto (default: told apart by its shape),\n"
+    "                   base64-der, pem-urlencoded, hex, rfc9440, xfcc (docs/formats.md)\n"
+    "  --               what follows is VALUE, even when it starts with --\n"
+    "  -h, --help       print this help\n"
     "\n"
     "Exit status: 0 decoded, 1 not a certificate, 2 usage error.\n";
 

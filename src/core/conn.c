@@ -1,4 +1,5 @@
 #include "core/conn.h"
+#include "core/metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,7 @@ static uint64_t state_timeout(const struct conn *c, enum conn_state st)
     case CONN_HANDSHAKE:
         return t->handshake;
     case CONN_IDLE:
-        return c->w->draining ? 1 : t->idle;
+        return c->w->draining && !c->l->cfg->admin ? 1 : t->idle;
     case CONN_HEAD:
         return t->header;
     case CONN_ACTIVE:
@@ -171,6 +172,9 @@ static void conn_on_handshake(struct sock *s)
     struct tls_peer p;
     tls_server_peer(s->ssl, &p);
     atomic_fetch_add(&c->rt->metrics->handshakes_total, 1);
+    if (SSL_session_reused(s->ssl))
+        atomic_fetch_add(&c->rt->metrics->handshakes_resumed, 1);
+    hist_observe(&c->rt->metrics->handshake_seconds, (conn_now(c) - c->accept_ms) * 1000u);
     if (p.sni)
         c->sni = strdup(p.sni);
     if (p.leaf && c->cert.leaf == NULL) {
@@ -317,9 +321,11 @@ void conn_accept(struct worker *w, struct rt_listener *rl, uv_stream_t *server)
         return;
     }
     if (atomic_load(&rl->conns) > l->limits.connections) {
+        atomic_fetch_add(&c->rt->metrics->connections_refused, 1);
         conn_close(c, 0); /* over the listener's limit: refuse at once */
         return;
     }
+    c->accept_ms = conn_now(c);
     uv_tcp_nodelay(&c->sock.tcp, 1);
     /* a client that reads nothing for an idle period while we flush is gone */
     c->sock.flush_ms = l->timeouts.idle ? l->timeouts.idle : 60000;

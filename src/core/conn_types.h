@@ -49,6 +49,7 @@ struct conn {
     int busy;    /* proxy_on_data is running: no re-entry */
     int handles; /* open uv handles */
     unsigned requests;
+    uint64_t accept_ms; /* for the handshake's duration */
     struct conn_cert cert;
     struct http_header *hdrs; /* limits.headers entries */
     struct exchange ex;

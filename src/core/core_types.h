@@ -22,6 +22,8 @@ struct tls_server;
 struct server_state;
 struct server_registry;
 struct tls_keys;
+struct route_metrics;
+struct hist;
 
 struct rt_policy {
     const struct cfg_policy *cfg;
@@ -34,9 +36,12 @@ struct rt_listener {
     struct tls_server *tls; /* NULL for plain HTTP */
     struct rt_policy *gate; /* the client_auth policy; NULL with mode ignore */
     struct strip_set strip;
-    atomic_size_t conns; /* open connections, all workers */
-    char *own_uri;       /* the URI SAN of its certificate: XFCC's By */
-    int *fds;            /* one SO_REUSEPORT socket per worker */
+    atomic_size_t conns;            /* open connections, all workers */
+    char *own_uri;                  /* the URI SAN of its certificate: XFCC's By */
+    int *fds;                       /* one SO_REUSEPORT socket per worker */
+    struct route_metrics **route_m; /* per route, in cfg->routes order (process-wide entries) */
+    char **route_label;             /* "<host or *><path_prefix>", for the access log */
+    struct hist *request_hist;      /* certgate_request_duration_seconds{listener} */
 };
 
 struct rt_server {
@@ -49,8 +54,9 @@ struct rt_backend {
     const struct cfg_backend *cfg;
     struct rt_server *servers;
     size_t n_servers;
-    SSL_CTX *tls; /* client context for its https:// servers; NULL when none */
-    int *sched;   /* round_robin: server indices in smooth weighted order */
+    SSL_CTX *tls;               /* client context for its https:// servers; NULL when none */
+    struct hist *upstream_hist; /* certgate_upstream_duration_seconds{backend} */
+    int *sched;                 /* round_robin: server indices in smooth weighted order */
     size_t n_sched;
     atomic_uint next; /* position in <sched>; least_conn's tie breaker */
 };

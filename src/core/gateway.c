@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "core/files_stamp.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/runtime.h"
 #include "core/worker.h"
 #include "revocation/ocsp_service.h"
@@ -14,8 +16,12 @@
 
 struct gateway {
     uv_loop_t loop;
-    uv_signal_t sig_term, sig_int, sig_hup;
-    uv_timer_t crl_timer; /* revocation: {crl_refresh}: look for new CRL files */
+    uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
+    uv_timer_t crl_timer;   /* revocation: {crl_refresh}: look for new CRL files */
+    uv_timer_t watch_timer; /* reload: {watch: true}: look at every file once a second */
+    uint64_t files;         /* files_stamp() of the configuration serving */
+    uv_timer_t drained;     /* during a drain: are all workers done serving? */
+    atomic_int serving;     /* workers still serving requests during a drain */
     struct worker *workers;
     int n_workers;
     struct runtime *rt;
@@ -31,7 +37,21 @@ static void close_signals(struct gateway *gw)
     uv_close((uv_handle_t *)&gw->sig_term, NULL);
     uv_close((uv_handle_t *)&gw->sig_int, NULL);
     uv_close((uv_handle_t *)&gw->sig_hup, NULL);
+    uv_close((uv_handle_t *)&gw->sig_usr1, NULL);
     uv_close((uv_handle_t *)&gw->crl_timer, NULL);
+    uv_close((uv_handle_t *)&gw->watch_timer, NULL);
+}
+
+/* The admin listener answers /ready (503 draining) until every worker has finished its
+ * requests; then it closes too and the workers end. */
+static void on_drained_check(uv_timer_t *t)
+{
+    struct gateway *gw = t->data;
+    if (atomic_load(&gw->serving) > 0)
+        return;
+    for (int i = 0; i < gw->n_workers; i++)
+        worker_close_admin(&gw->workers[i]);
+    uv_close((uv_handle_t *)t, NULL);
 }
 
 static void on_stop(uv_signal_t *s, int signum)
@@ -44,12 +64,18 @@ static void on_stop(uv_signal_t *s, int signum)
     ocsp_service_mute(gw->ocsp); /* parked requests get their answer (unknown) now */
     health_stop(gw->health);
     gw->health = NULL;
+    atomic_store(&gw->serving, gw->n_workers);
     for (int i = 0; i < gw->n_workers; i++)
-        worker_drain(&gw->workers[i]);
+        worker_drain(&gw->workers[i], &gw->serving);
+    runtime_stop_listening(gw->rt);
     close_signals(gw);
+    uv_timer_init(&gw->loop, &gw->drained);
+    gw->drained.data = gw;
+    uv_timer_start(&gw->drained, on_drained_check, 20, 20);
 }
 
 static void arm_crl_timer(struct gateway *gw);
+static void arm_watch_timer(struct gateway *gw);
 
 /* Load the file again and swap the whole generation; a bad file keeps the
  * old one serving and says why. */
@@ -65,15 +91,23 @@ static void reload(struct gateway *gw, const char *why)
     struct config *cfg = config_load(path, &cerr);
     if (cfg == NULL) {
         log_msg("error", "reload failed, the previous configuration keeps serving: %s", cerr.msg);
+        atomic_fetch_add(&gw->metrics.reloads_failed, 1);
+        atomic_store(&gw->metrics.last_reload_ok, 0);
         return;
     }
     struct runtime *rt =
         runtime_new(cfg, gw->n_workers, &gw->metrics, gw->servers, gw->rt, err, sizeof(err));
     if (rt == NULL) {
         log_msg("error", "reload failed, the previous configuration keeps serving: %s", err);
+        atomic_fetch_add(&gw->metrics.reloads_failed, 1);
+        atomic_store(&gw->metrics.last_reload_ok, 0);
         config_free(cfg);
         return;
     }
+    atomic_fetch_add(&gw->metrics.reloads_ok, 1);
+    atomic_store(&gw->metrics.last_reload_ok, 1);
+    if (log_configure(&cfg->log, err, sizeof(err)) < 0)
+        log_msg("error", "reload: %s; the logs keep their previous targets", err);
     rt->ocsp = gw->ocsp;
     for (int i = 0; i < gw->n_workers; i++)
         worker_reload(&gw->workers[i], rt);
@@ -83,11 +117,17 @@ static void reload(struct gateway *gw, const char *why)
     log_msg("info", "configuration reloaded from %s (generation %llu, %s)", path,
             (unsigned long long)rt->generation, why);
     arm_crl_timer(gw);
+    arm_watch_timer(gw);
 }
 
 static void on_hup(uv_signal_t *s, int signum)
 {
     reload(s->data, "SIGHUP");
+}
+
+static void on_usr1(uv_signal_t *s, int signum)
+{
+    log_reopen();
 }
 
 static void on_crl_timer(uv_timer_t *t)
@@ -96,6 +136,29 @@ static void on_crl_timer(uv_timer_t *t)
     uint64_t every;
     if (!gw->stopping && runtime_crl_stamp(gw->rt->cfg, &every) != gw->rt->crl_stamp)
         reload(gw, "a CRL file changed");
+}
+
+#define WATCH_MS 1000
+
+static void on_watch_timer(uv_timer_t *t)
+{
+    struct gateway *gw = t->data;
+    uint64_t now = files_stamp(gw->rt->cfg);
+    if (gw->stopping || now == gw->files)
+        return;
+    gw->files = now; /* a broken file is reported once, not every second */
+    reload(gw, "a watched file changed");
+}
+
+static void arm_watch_timer(struct gateway *gw)
+{
+    gw->files = files_stamp(gw->rt->cfg);
+    if (gw->rt->cfg->reload_watch && !gw->stopping) {
+        if (!uv_is_active((uv_handle_t *)&gw->watch_timer))
+            uv_timer_start(&gw->watch_timer, on_watch_timer, WATCH_MS, WATCH_MS);
+    } else {
+        uv_timer_stop(&gw->watch_timer);
+    }
 }
 
 static void arm_crl_timer(struct gateway *gw)
@@ -118,6 +181,14 @@ int gateway_run(struct config *cfg, int n_workers)
     if (n_workers <= 0)
         n_workers = (int)uv_available_parallelism();
     gw->n_workers = n_workers;
+    metrics_init(&gw->metrics);
+    if (log_configure(&cfg->log, err, sizeof(err)) < 0) {
+        log_msg("error", "%s", err);
+        config_free(cfg);
+        metrics_free(&gw->metrics);
+        free(gw);
+        return 1;
+    }
     gw->servers = servers_new();
     gw->rt = gw->servers
                  ? runtime_new(cfg, n_workers, &gw->metrics, gw->servers, NULL, err, sizeof(err))
@@ -126,6 +197,7 @@ int gateway_run(struct config *cfg, int n_workers)
         log_msg("error", "%s", err[0] ? err : "out of memory");
         config_free(cfg);
         servers_free(gw->servers);
+        metrics_free(&gw->metrics);
         free(gw);
         return 1;
     }
@@ -142,13 +214,18 @@ int gateway_run(struct config *cfg, int n_workers)
     uv_signal_init(&gw->loop, &gw->sig_term);
     uv_signal_init(&gw->loop, &gw->sig_int);
     uv_signal_init(&gw->loop, &gw->sig_hup);
-    gw->sig_term.data = gw->sig_int.data = gw->sig_hup.data = gw;
+    uv_signal_init(&gw->loop, &gw->sig_usr1);
+    gw->sig_term.data = gw->sig_int.data = gw->sig_hup.data = gw->sig_usr1.data = gw;
     uv_signal_start(&gw->sig_term, on_stop, SIGTERM);
     uv_signal_start(&gw->sig_int, on_stop, SIGINT);
     uv_signal_start(&gw->sig_hup, on_hup, SIGHUP);
+    uv_signal_start(&gw->sig_usr1, on_usr1, SIGUSR1);
     uv_timer_init(&gw->loop, &gw->crl_timer);
     gw->crl_timer.data = gw;
     arm_crl_timer(gw);
+    uv_timer_init(&gw->loop, &gw->watch_timer);
+    gw->watch_timer.data = gw;
+    arm_watch_timer(gw);
     gw->health = health_start(&gw->loop, gw->rt);
     int started = 0;
     for (; gw->workers && started < n_workers; started++)
@@ -168,8 +245,10 @@ int gateway_run(struct config *cfg, int n_workers)
         gw->health = NULL;
     }
     for (int i = 0; i < started; i++) {
-        if (status != 0)
-            worker_drain(&gw->workers[i]);
+        if (status != 0) {
+            worker_drain(&gw->workers[i], NULL);
+            worker_close_admin(&gw->workers[i]);
+        }
     }
     uv_run(&gw->loop, UV_RUN_DEFAULT);
     for (int i = 0; i < started; i++)
@@ -178,6 +257,7 @@ int gateway_run(struct config *cfg, int n_workers)
     runtime_unref(gw->rt);
     ocsp_service_stop(gw->ocsp);
     servers_free(gw->servers);
+    metrics_free(&gw->metrics);
     free(gw->workers);
     free(gw);
     if (status == 0)

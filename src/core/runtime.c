@@ -11,6 +11,7 @@
 #include <certgate/policy.h>
 
 #include "config/config.h"
+#include "core/metrics.h"
 #include "proxy/verdict.h"
 #include "tls/tls_client.h"
 #include "tls/tls_keys.h"
@@ -153,6 +154,23 @@ static int build_listener(struct runtime *rt, struct rt_listener *rl, const stru
 {
     rl->cfg = l;
     atomic_init(&rl->conns, 0);
+    rl->route_m = calloc(l->n_routes + 1, sizeof(*rl->route_m));
+    rl->route_label = calloc(l->n_routes + 1, sizeof(*rl->route_label));
+    rl->request_hist = metrics_request_hist(rt->metrics, l->name);
+    if (rl->route_m == NULL || rl->route_label == NULL || rl->request_hist == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < l->n_routes; i++) {
+        char lab[600];
+        metrics_route_label(l->routes[i].host, l->routes[i].path_prefix, lab, sizeof(lab));
+        rl->route_label[i] = strdup(lab);
+        rl->route_m[i] = metrics_route(rt->metrics, l->name, lab);
+        if (rl->route_label[i] == NULL || rl->route_m[i] == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
     if (strip_set_init(&rl->strip, l) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -233,7 +251,7 @@ static int build_backend(struct runtime *rt, struct rt_backend *rb, const struct
                 goto oom;
         }
     }
-    if (make_schedule(rb) < 0)
+    if (make_schedule(rb) < 0 || !(rb->upstream_hist = metrics_upstream_hist(rt->metrics, b->name)))
         goto oom;
     if (any_tls) {
         char why[400];
@@ -337,6 +355,20 @@ uint64_t runtime_crl_stamp(const struct config *cfg, uint64_t *refresh_ms)
     return stamp;
 }
 
+void runtime_stop_listening(struct runtime *rt)
+{
+    for (size_t i = 0; i < rt->n_listeners; i++) {
+        struct rt_listener *rl = &rt->listeners[i];
+        if (rl->cfg->admin || rl->fds == NULL)
+            continue;
+        for (int w = 0; w < rt->n_workers; w++)
+            if (rl->fds[w] >= 0) {
+                close(rl->fds[w]);
+                rl->fds[w] = -1;
+            }
+    }
+}
+
 struct runtime *runtime_ref(struct runtime *rt)
 {
     atomic_fetch_add(&rt->refs, 1);
@@ -351,6 +383,10 @@ void runtime_unref(struct runtime *rt)
         struct rt_listener *rl = &rt->listeners[i];
         tls_server_free(rl->tls);
         free(rl->own_uri);
+        for (size_t r = 0; rl->route_label && rl->cfg && r < rl->cfg->n_routes; r++)
+            free(rl->route_label[r]);
+        free(rl->route_label);
+        free(rl->route_m);
         strip_set_free(&rl->strip);
         for (int w = 0; rl->fds && w < rt->n_workers; w++)
             if (rl->fds[w] >= 0)

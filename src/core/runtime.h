@@ -17,6 +17,9 @@ struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m
  * shortest crl_refresh in *refresh_ms (0 = none): when the fingerprint
  * changes, the gateway reloads. */
 uint64_t runtime_crl_stamp(const struct config *cfg, uint64_t *refresh_ms);
+/* A drain begins: close the listening sockets of every listener but the admin one, so that
+ * a new connection is refused at once (the workers close their own copies). */
+void runtime_stop_listening(struct runtime *rt);
 struct runtime *runtime_ref(struct runtime *rt);
 /* Drop a reference; the last one frees everything (listening fds excepted if
  * <keep_fds>: they were closed by the workers). */

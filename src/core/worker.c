@@ -10,7 +10,7 @@
 #include "upstream/servers.h"
 #include "upstream/upstream.h"
 
-#define DRAIN_MAX_MS 30000
+#define DRAIN_MAX_MS 30000 /* drain_timeout's default */
 
 static void close_listeners(struct worker *w);
 static void adopt(struct worker *w, struct runtime *rt);
@@ -18,8 +18,9 @@ static void adopt(struct worker *w, struct runtime *rt);
 static void on_connection(uv_stream_t *server, int status)
 {
     struct worker *w = server->loop->data;
-    if (status < 0 || w->draining)
-        return;
+    const struct rt_listener *rl = server->data;
+    if (status < 0 || (w->draining && !rl->cfg->admin))
+        return; /* while draining only the admin listener takes connections */
     conn_accept(w, server->data, server);
 }
 
@@ -33,6 +34,8 @@ static void worker_finish(struct worker *w)
     if (w->stopped)
         return;
     w->stopped = 1;
+    close_listeners(w);
+    log_buffer_close(&w->logbuf);
     for (size_t i = 0; i < w->n_pools; i++)
         pool_close_idle(w->pools[i]);
     uv_close((uv_handle_t *)&w->wake, on_closed_nothing);
@@ -40,15 +43,53 @@ static void worker_finish(struct worker *w)
         uv_close((uv_handle_t *)&w->drain_deadline, on_closed_nothing);
 }
 
+/* During a drain the admin listener stays open (so that /ready says 503 draining) until the
+ * last connection of every other listener is gone; then it closes too. */
+static int serving_conns(const struct worker *w)
+{
+    for (const struct conn *c = w->conns; c; c = c->next)
+        if (!c->l->cfg->admin)
+            return 1;
+    return 0;
+}
+
+static void close_admin(struct worker *w)
+{
+    close_listeners(w);
+    struct conn *next;
+    for (struct conn *c = w->conns; c; c = next) {
+        next = c->next;
+        conn_close(c, c->state == CONN_IDLE);
+    }
+    if (w->n_conns == 0)
+        worker_finish(w);
+}
+
+/* Count this worker out once its last request is done; the gateway closes the admin
+ * listeners when every worker is out (a worker closing its own alone would leave its
+ * SO_REUSEPORT share of the admin port unanswered). */
+static void check_served(struct worker *w)
+{
+    if (w->done_serving || serving_conns(w))
+        return;
+    w->done_serving = 1;
+    if (w->serving)
+        atomic_fetch_sub(w->serving, 1);
+}
+
 void worker_conn_gone(struct worker *w)
 {
-    if (w->draining && w->n_conns == 0)
+    if (!w->draining)
+        return;
+    check_served(w);
+    if (w->n_conns == 0 && w->n_lst == 0)
         worker_finish(w);
 }
 
 static void on_drain_deadline(uv_timer_t *t)
 {
     struct worker *w = t->data;
+    close_listeners(w);
     for (struct conn *c = w->conns; c; c = c->next) {
         conn_close(c, 0);
         sock_close(&c->sock); /* also those already lingering in a graceful close */
@@ -60,7 +101,12 @@ static void start_drain(struct worker *w)
     w->draining = 1;
     uv_timer_init(&w->loop, &w->drain_deadline);
     w->drain_deadline.data = w;
-    close_listeners(w);
+    /* stop accepting, except on the admin listener */
+    for (size_t i = 0; i < w->n_lst; i++) {
+        const struct rt_listener *rl = w->lst[i].data;
+        if (!rl->cfg->admin)
+            uv_close((uv_handle_t *)&w->lst[i], on_closed_nothing);
+    }
     for (size_t i = 0; i < w->n_pools; i++)
         pool_close_idle(w->pools[i]);
     /* idle keep-alive connections go now; busy ones close after their response */
@@ -70,11 +116,9 @@ static void start_drain(struct worker *w)
         if (c->state == CONN_IDLE || c->state == CONN_HANDSHAKE)
             conn_close(c, c->state == CONN_IDLE);
     }
-    if (w->n_conns == 0) {
-        worker_finish(w);
-        return;
-    }
-    uv_timer_start(&w->drain_deadline, on_drain_deadline, DRAIN_MAX_MS, 0);
+    check_served(w);
+    uint64_t ms = w->rt->cfg->drain_timeout_ms ? w->rt->cfg->drain_timeout_ms : DRAIN_MAX_MS;
+    uv_timer_start(&w->drain_deadline, on_drain_deadline, ms, 0);
 }
 
 static void on_wake(uv_async_t *a)
@@ -90,6 +134,8 @@ static void on_wake(uv_async_t *a)
         runtime_unref(next);
     if (atomic_load(&w->want_drain) && !w->draining)
         start_drain(w);
+    if (atomic_load(&w->want_admin_close) && w->draining && !w->stopped)
+        close_admin(w);
     /* OCSP answers wake the worker: every parked request asks again (the cache answers) */
     struct conn *cnext;
     for (struct conn *c = w->conns; c; c = cnext) {
@@ -156,7 +202,8 @@ static int open_listeners(struct worker *w, struct runtime *rt)
 static void close_listeners(struct worker *w)
 {
     for (size_t i = 0; i < w->n_lst; i++)
-        uv_close((uv_handle_t *)&w->lst[i], on_closed_nothing);
+        if (!uv_is_closing((uv_handle_t *)&w->lst[i]))
+            uv_close((uv_handle_t *)&w->lst[i], on_closed_nothing);
     w->n_lst = 0;
 }
 
@@ -188,6 +235,7 @@ int worker_start(struct worker *w, int id, struct runtime *rt)
     w->wake.data = w;
     if (verdict_cache_init(&w->verdicts, 4096) < 0 || uv_mutex_init(&w->_next_lock) < 0)
         return -1;
+    log_buffer_init(&w->logbuf, &w->loop);
     if (open_listeners(w, rt) < 0)
         return -1;
     return uv_thread_create(&w->thread, worker_main, w) == 0 ? 0 : -1;
@@ -203,9 +251,16 @@ void worker_reload(struct worker *w, struct runtime *rt)
     uv_async_send(&w->wake);
 }
 
-void worker_drain(struct worker *w)
+void worker_drain(struct worker *w, atomic_int *serving)
 {
+    w->serving = serving;
     atomic_store(&w->want_drain, 1);
+    uv_async_send(&w->wake);
+}
+
+void worker_close_admin(struct worker *w)
+{
+    atomic_store(&w->want_admin_close, 1);
     uv_async_send(&w->wake);
 }
 
@@ -224,6 +279,8 @@ void worker_join(struct worker *w)
     free(w->pools);
     uv_mutex_destroy(&w->_next_lock);
     verdict_cache_free(&w->verdicts);
+    buf_free(&w->logbuf.pending);
+    buf_free(&w->logbuf.writing);
     runtime_unref(w->rt);
     w->rt = NULL;
 }

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "core/core_types.h"
+#include "core/log.h"
 #include "proxy/verdict_cache.h"
 
 struct conn;
@@ -26,18 +27,24 @@ struct worker {
     size_t n_pools;
     struct runtime *_next; /* set by the main thread on reload, then <wake> */
     uv_mutex_t _next_lock;
-    atomic_int want_drain; /* set by the main thread, then <wake> */
+    atomic_int want_drain;       /* set by the main thread, then <wake> */
+    atomic_int want_admin_close; /* likewise: the drain is over everywhere */
+    atomic_int *serving;         /* the gateway's count of workers still serving while draining */
+    int done_serving;            /* this worker has counted itself out */
     int draining;
     uv_timer_t drain_deadline; /* forces the end of a drain */
     int stopped;
     struct verdict_cache verdicts; /* this worker's cache of certificate judgements */
+    struct log_buffer logbuf;      /* access log lines on their way out */
     char rbuf[65536];              /* scratch for TLS reads: every read is consumed at once */
 };
 
 /* Start the worker thread on <rt> (a reference is taken). 0 or -1. */
 int worker_start(struct worker *w, int id, struct runtime *rt);
 /* Ask the worker to stop accepting and finish what is in flight. Thread-safe. */
-void worker_drain(struct worker *w);
+void worker_drain(struct worker *w, atomic_int *serving);
+/* Every worker has finished its last request: close the admin listeners too. Thread-safe. */
+void worker_close_admin(struct worker *w);
 /* Wait for the thread to end and free the worker's resources. */
 void worker_join(struct worker *w);
 

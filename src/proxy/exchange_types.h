@@ -39,6 +39,9 @@ struct exchange {
     uint64_t req_bytes;  /* body bytes received from the client */
     uint64_t start_ms;
     enum certgate_reason reason; /* rejection reason, CERTGATE_OK otherwise */
+    int judged;                  /* a policy judged the certificate: <reason> is its verdict */
+    uint64_t up_start_ms;        /* relay: when a server was asked; 0 = never */
+    uint64_t up_ms;              /* relay: until the response ended */
     const char *verify;          /* "SUCCESS", "FAILED:<code>" or "NONE" for logs */
     /* local answer */
     void (*local_body)(void *ex, const char *data, size_t len); /* echo: body spans */

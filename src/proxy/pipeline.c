@@ -4,6 +4,7 @@
 
 #include "core/conn.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/worker.h"
 #include "http/http_parse.h"
 #include "proxy/relay.h"
@@ -207,8 +208,13 @@ void proxy_exchange_free(struct conn *c)
 void proxy_response_done(struct conn *c)
 {
     struct exchange *ex = &c->ex;
-    if (ex->status >= 100 && ex->status < 600)
+    if (ex->status >= 100 && ex->status < 600) {
         atomic_fetch_add(&c->rt->metrics->responses_by_class[ex->status / 100], 1);
+        if (ex->route && c->l->route_m)
+            atomic_fetch_add(
+                &c->l->route_m[ex->route - c->l->cfg->routes]->responses[ex->status / 100], 1);
+    }
+    hist_observe(c->l->request_hist, (conn_now(c) - ex->start_ms) * 1000u);
     log_access(c);
     int again = ex->keep_alive && !ex->close_after && ex->req_done && !c->w->draining &&
                 !(c->sock.flags & (SOCK_EOF | SOCK_ERROR));

@@ -5,6 +5,7 @@
 
 #include "core/conn.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/runtime.h"
 #include "core/worker.h"
 #include "http/http_parse.h"
@@ -69,9 +70,20 @@ static void acquire(struct conn *c, int fresh, int avoid)
         relay_upstream_ready(ex->up);
 }
 
+/* The exchange with the backend is over (answered or failed): time it. */
+static void upstream_done(struct conn *c)
+{
+    struct exchange *ex = &c->ex;
+    if (ex->up_start_ms && !ex->up_ms) {
+        ex->up_ms = conn_now(c) - ex->up_start_ms + 1; /* +1: 0 means "not ended" */
+        hist_observe(c->rt->backends[ex->backend].upstream_hist, (ex->up_ms - 1) * 1000u);
+    }
+}
+
 void relay_start(struct conn *c)
 {
     conn_timer_stop(c);
+    c->ex.up_start_ms = conn_now(c);
     acquire(c, 0, -1);
 }
 
@@ -80,6 +92,7 @@ static void finish(struct conn *c, int reusable)
     struct exchange *ex = &c->ex;
     struct upstream *u = ex->up;
     ex->up = NULL;
+    upstream_done(c);
     if (u)
         upstream_release(u, reusable && ex->req_done);
     ex->resp_done = 1;
@@ -95,6 +108,7 @@ static void fail(struct conn *c, int status, const char *code, const char *detai
     struct exchange *ex = &c->ex;
     struct upstream *u = ex->up;
     ex->up = NULL;
+    upstream_done(c);
     if (u)
         upstream_release(u, 0);
     atomic_fetch_add(&c->rt->metrics->upstream_errors_total, 1);

@@ -294,6 +294,12 @@ void request_begin(struct conn *c, struct http_request *req)
         return;
     }
     ex->verify = verify;
+    if ((by != NULL || r != CERTGATE_OK) && (size_t)r < METRICS_REASONS) {
+        struct route_metrics *rm = c->l->route_m[route - c->l->cfg->routes];
+        ex->judged = 1;
+        ex->reason = r;
+        atomic_fetch_add(&rm->verdicts[r], 1);
+    }
     if (r != CERTGATE_OK) {
         if (r == CERTGATE_NOT_FOUND && ex->untrusted_header) {
             size_t n = strlen(detail);

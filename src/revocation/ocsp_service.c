@@ -1,5 +1,7 @@
 #include "revocation/ocsp_service.h"
 
+#include "core/metrics.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +56,7 @@ struct job {
     uv_write_t write;
     uv_getaddrinfo_t resolve;
     uv_timer_t timer;
+    uint64_t started_ms;
     unsigned char *out;
     size_t out_len;
     unsigned char *in;
@@ -76,6 +79,8 @@ struct ocsp_service {
     int muted; /* workers are stopping: wake none of them any more */
     atomic_ullong queries;
     atomic_ullong crl_fetches;
+    atomic_ullong hits, misses;
+    struct hist responder; /* OCSP queries, start to answer or failure */
 };
 
 static uint64_t now_ms(void)
@@ -102,6 +107,7 @@ static void finish(struct job *j, const struct certgate_ocsp_result *res)
     if (j->done)
         return;
     j->done = 1;
+    hist_observe(&s->responder, (now_ms() - j->started_ms) * 1000u);
     uint64_t ttl = res->status == CERTGATE_OCSP_ERROR ? ERROR_CACHE_MS : j->cache_ms;
     time_t wall = time(NULL);
     if (res->status != CERTGATE_OCSP_ERROR && res->next_update > wall &&
@@ -287,6 +293,7 @@ static void start_job(struct job *j)
     uv_timer_init(&s->loop, &j->timer);
     j->tcp.data = j->timer.data = j->resolve.data = j;
     j->handles = 2;
+    j->started_ms = now_ms();
     uv_timer_start(&j->timer, on_timeout, j->timeout_ms, 0);
     if (j->kind == JOB_CRL) {
         atomic_fetch_add(&s->crl_fetches, 1);
@@ -440,6 +447,21 @@ uint64_t ocsp_service_queries(const struct ocsp_service *s)
     return s ? atomic_load(&((struct ocsp_service *)s)->queries) : 0;
 }
 
+void ocsp_service_stats(const struct ocsp_service *s, struct ocsp_stats *out)
+{
+    static const struct hist none;
+    struct ocsp_service *m = (struct ocsp_service *)s;
+    memset(out, 0, sizeof(*out));
+    out->responder = &none;
+    if (s == NULL)
+        return;
+    out->queries = atomic_load(&m->queries);
+    out->hits = atomic_load(&m->hits);
+    out->misses = atomic_load(&m->misses);
+    out->crl_fetches = atomic_load(&m->crl_fetches);
+    out->responder = &m->responder;
+}
+
 uint64_t crl_service_fetches(const struct ocsp_service *s)
 {
     return s ? atomic_load(&((struct ocsp_service *)s)->crl_fetches) : 0;
@@ -491,8 +513,10 @@ int ocsp_service_status(struct ocsp_service *s, X509 *leaf, X509 *issuer,
     if (mine && e->state == E_DONE && now_ms() < e->expires_ms) {
         *res = e->res;
         uv_mutex_unlock(&s->lock);
+        atomic_fetch_add(&s->hits, 1);
         return 1;
     }
+    atomic_fetch_add(&s->misses, 1);
     if (mine && e->state == E_PENDING) {
         add_waiter(e, wake); /* coalesce: the query already running answers us too */
         uv_mutex_unlock(&s->lock);

@@ -10,6 +10,8 @@
 #include <openssl/x509.h>
 #include <certgate/ocsp.h>
 
+#include "core/metrics_types.h"
+
 struct ocsp_service;
 
 /* What a policy asks of OCSP. */
@@ -36,6 +38,15 @@ int ocsp_service_status(struct ocsp_service *s, X509 *leaf, X509 *issuer,
 
 /* Queries sent to responders so far (for /metrics and tests). */
 uint64_t ocsp_service_queries(const struct ocsp_service *s);
+
+/* For /metrics: queries sent, answers found in the cache, look-ups that had to ask (or wait
+ * for a query already running), CRL fetches, and how long responders took. A NULL service
+ * gives zeros. */
+struct ocsp_stats {
+    unsigned long long queries, hits, misses, crl_fetches;
+    const struct hist *responder;
+};
+void ocsp_service_stats(const struct ocsp_service *s, struct ocsp_stats *out);
 
 /* CRLs fetched from distribution points (revocation: {crl_fetch: true}). */
 struct crl_options {

@@ -328,6 +328,12 @@ static SSL_CTX *ctx_new(struct tls_server *ts, const struct cfg_cert *c, char *e
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                  SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* the ticket callback looks its keys up on the context in use, which SNI may switch */
+    if (tls_keys_install(ctx, ts->keys) < 0) {
+        SSL_CTX_free(ctx);
+        set_err(err, errlen, "%s", "cannot set up session ticket keys");
+        return NULL;
+    }
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn, ts);
     int rc = c->pkcs12 ? load_pkcs12(ctx, c, err, errlen) : load_pem(ctx, c, err, errlen);
     if (rc < 0) {
@@ -371,8 +377,6 @@ static int ctx_setup_default(struct tls_server *ts, SSL_CTX *ctx, char *err, siz
     SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
     SSL_CTX_set_tlsext_servername_arg(ctx, ts);
     SSL_CTX_set_session_ticket_cb(ctx, on_ticket_gen, on_ticket_dec, ts);
-    if (tls_keys_install(ctx, ts->keys) < 0)
-        return set_err(err, errlen, "%s", "cannot set up session ticket keys");
     return 0;
 }
 
