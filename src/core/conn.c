@@ -34,7 +34,6 @@ static void conn_free(struct conn *c)
     proxy_exchange_free(c);
     conn_cert_set(c, NULL, NULL);
     free(c->sni);
-    free(c->hdrs);
     atomic_fetch_sub(&c->l->conns, 1);
     atomic_fetch_sub(&c->rt->metrics->connections_open, 1);
     if (c->next)
@@ -236,11 +235,6 @@ int conn_follow_config(struct conn *c)
             nl = &rt->listeners[i];
     if (nl == NULL)
         return -1;
-    size_t nh = nl->cfg->limits.headers ? nl->cfg->limits.headers : 1;
-    struct http_header *h = realloc(c->hdrs, nh * sizeof(*h));
-    if (h == NULL)
-        return -1;
-    c->hdrs = h;
     cert_forget_derived(c); /* forward headers and the gate may have changed */
     size_t in_max = in_max_of(nl->cfg);
     c->sock.in.max = in_max > c->sock.in.len ? in_max : c->sock.in.len;
@@ -315,8 +309,7 @@ void conn_accept(struct worker *w, struct rt_listener *rl, uv_stream_t *server)
     atomic_fetch_add(&rl->conns, 1);
     atomic_fetch_add(&c->rt->metrics->connections_total, 1);
     atomic_fetch_add(&c->rt->metrics->connections_open, 1);
-    c->hdrs = calloc(l->limits.headers ? l->limits.headers : 1, sizeof(*c->hdrs));
-    if (uv_accept(server, (uv_stream_t *)&c->sock.tcp) < 0 || c->hdrs == NULL) {
+    if (uv_accept(server, (uv_stream_t *)&c->sock.tcp) < 0) {
         conn_close(c, 0);
         return;
     }

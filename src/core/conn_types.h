@@ -51,7 +51,6 @@ struct conn {
     unsigned requests;
     uint64_t accept_ms; /* for the handshake's duration */
     struct conn_cert cert;
-    struct http_header *hdrs; /* limits.headers entries */
     struct exchange ex;
 };
 

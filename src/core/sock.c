@@ -1,7 +1,9 @@
 #include "core/sock.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 
 #define LINGER_MS 2000
@@ -74,16 +76,81 @@ static int sock_send_raw(struct sock *s, const char *data, size_t len)
     return 0;
 }
 
-/* Move what OpenSSL wrote into the memory BIO out to the socket. */
+/* ---- the BIO between OpenSSL and the socket ---- */
+
+static int bio_write(BIO *b, const char *data, size_t len, size_t *written)
+{
+    struct sock *s = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (sock_send_raw(s, data, len) < 0)
+        return 0;
+    *written = len;
+    return 1;
+}
+
+static int bio_read(BIO *b, char *out, size_t len, size_t *got)
+{
+    struct sock *s = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (s->_rin_len == 0) {
+        BIO_set_retry_read(b);
+        *got = 0;
+        return 0;
+    }
+    size_t n = len < s->_rin_len ? len : s->_rin_len;
+    memcpy(out, s->_rin, n);
+    s->_rin += n;
+    s->_rin_len -= n;
+    *got = n;
+    return 1;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b;
+    (void)num;
+    (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static BIO_METHOD *bio_method;
+static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
+
+static void bio_method_init(void)
+{
+    bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "certgate-sock");
+    if (bio_method) {
+        BIO_meth_set_write_ex(bio_method, bio_write);
+        BIO_meth_set_read_ex(bio_method, bio_read);
+        BIO_meth_set_ctrl(bio_method, bio_ctrl);
+    }
+}
+
+/* Ciphertext OpenSSL did not take yet must outlive the loop's read buffer: keep a copy. */
+static int keep_unread(struct sock *s)
+{
+    if (s->_rin_len == 0) {
+        free(s->_rpend);
+        s->_rpend = NULL;
+        s->_rin = NULL;
+        return 0;
+    }
+    if (!(s->_rin >= s->rbuf && s->_rin < s->rbuf + s->rbuf_len))
+        return 0; /* already in <_rpend> */
+    char *p = malloc(s->_rin_len);
+    if (p == NULL)
+        return -1;
+    memcpy(p, s->_rin, s->_rin_len);
+    free(s->_rpend);
+    s->_rpend = p;
+    s->_rin = p;
+    return 0;
+}
+
+/* Records go out as OpenSSL writes them: nothing to flush. */
 static int tls_flush(struct sock *s)
 {
-    char tmp[16384];
-    int n;
-    while ((n = BIO_read(s->_wbio, tmp, sizeof(tmp))) > 0) {
-        if (sock_send_raw(s, tmp, (size_t)n) < 0)
-            return -1;
-    }
-    return 0;
+    return (s->flags & SOCK_ERROR) ? -1 : 0;
 }
 
 static void tls_handshake(struct sock *s)
@@ -106,6 +173,9 @@ static void tls_handshake(struct sock *s)
 static void tls_read(struct sock *s)
 {
     while (!(s->flags & (SOCK_EOF | SOCK_ERROR))) {
+        /* nothing to decrypt: do not grow (allocate) the input buffer for nothing */
+        if (s->_rin_len == 0 && !SSL_has_pending(s->ssl))
+            break;
         size_t room = buf_reserve(&s->in, 16384);
         if (room == 0)
             break;
@@ -133,8 +203,10 @@ int sock_fill(struct sock *s)
     unsigned fl = s->flags;
     if ((s->flags & SOCK_TLS) && !(s->flags & SOCK_HANDSHAKE_DONE))
         return 0;
-    if (s->flags & SOCK_TLS)
+    if (s->flags & SOCK_TLS) {
         tls_read(s);
+        keep_unread(s);
+    }
     sock_update_read(s);
     return s->in.len != before || s->flags != fl;
 }
@@ -199,13 +271,27 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         return;
     }
     if (s->flags & SOCK_TLS) {
-        if (BIO_write(s->_rbio, b->base, (int)n) != (int)n) {
-            sock_fail(s);
-            if (s->ev->on_data)
-                s->ev->on_data(s);
-            return;
+        if (s->_rin_len) { /* older ciphertext waits: append, keep the order */
+            char *p = malloc(s->_rin_len + (size_t)n);
+            if (p == NULL) {
+                sock_fail(s);
+                if (s->ev->on_data)
+                    s->ev->on_data(s);
+                return;
+            }
+            memcpy(p, s->_rin, s->_rin_len);
+            memcpy(p + s->_rin_len, b->base, (size_t)n);
+            free(s->_rpend);
+            s->_rpend = p;
+            s->_rin = p;
+            s->_rin_len += (size_t)n;
+        } else {
+            s->_rin = b->base;
+            s->_rin_len = (size_t)n;
         }
-        sock_pump(s);
+        sock_pump(s); /* may call the owner, which may close: the sock stays valid */
+        if (keep_unread(s) < 0)
+            sock_fail(s);
         return;
     }
     s->in.len += (size_t)n;
@@ -237,10 +323,13 @@ int sock_init(struct sock *s, uv_loop_t *loop, const struct sock_events *ev, voi
 void sock_set_tls(struct sock *s, SSL *ssl, int server)
 {
     s->ssl = ssl;
-    s->_rbio = BIO_new(BIO_s_mem());
-    s->_wbio = BIO_new(BIO_s_mem());
-    BIO_set_mem_eof_return(s->_rbio, -1);
-    SSL_set_bio(ssl, s->_rbio, s->_wbio);
+    pthread_once(&bio_once, bio_method_init);
+    BIO *b = bio_method ? BIO_new(bio_method) : NULL;
+    if (b) {
+        BIO_set_data(b, s);
+        BIO_set_init(b, 1);
+        SSL_set_bio(ssl, b, b); /* one BIO both ways: SSL_set_bio takes the one reference */
+    }
     if (server)
         SSL_set_accept_state(ssl);
     else
@@ -317,9 +406,16 @@ static void on_handle_closed(uv_handle_t *h)
     struct sock *s = h->data;
     if (--s->_handles == 0) {
         if (s->ssl) {
-            SSL_free(s->ssl); /* frees both BIOs */
+            /* a connection that ended cleanly keeps its session resumable: without this,
+             * OpenSSL drops a TLS 1.2 session from the cache when the peer closed first */
+            if ((s->flags & SOCK_HANDSHAKE_DONE) && !(s->flags & SOCK_ERROR))
+                SSL_set_shutdown(s->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+            SSL_free(s->ssl); /* frees the BIO */
             s->ssl = NULL;
         }
+        free(s->_rpend);
+        s->_rpend = NULL;
+        s->_rin_len = 0;
         buf_free(&s->in);
         if (s->ev->on_closed)
             s->ev->on_closed(s);

@@ -1,6 +1,8 @@
 /* One TCP connection, plain or TLS, seen as plaintext in and out.
- * The transport table of CONVENTIONS habit 3: TLS runs over memory BIOs, so
- * bytes decrypted but not yet consumed stay in the SSL object and are pulled
+ * The transport table of CONVENTIONS habit 3: TLS runs over a BIO of our own
+ * that reads the ciphertext straight from the loop's read buffer and writes
+ * records straight to the socket, so an idle connection holds no buffer.
+ * Bytes decrypted but not yet consumed stay in the SSL object and are pulled
  * by sock_pump() whenever the owner has room again (epoll never reports them). */
 #ifndef CERTGATE_CORE_SOCK_H
 #define CERTGATE_CORE_SOCK_H
@@ -45,7 +47,11 @@ struct sock {
     void *owner;
     unsigned flags;
     SSL *ssl;
-    BIO *_rbio, *_wbio;
+    /* ciphertext read from the socket, not yet taken by OpenSSL: a slice of the loop's
+     * read buffer during a read, or <_rpend> (owned) when OpenSSL left some for later */
+    const char *_rin;
+    size_t _rin_len;
+    char *_rpend;
     struct buf in;   /* plaintext received, not yet consumed by the owner */
     size_t wpending; /* bytes handed to uv_write and not yet written */
     char *rbuf;      /* shared read buffer of the loop (borrowed) */

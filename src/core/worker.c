@@ -77,6 +77,18 @@ static void check_served(struct worker *w)
         atomic_fetch_sub(w->serving, 1);
 }
 
+struct http_header *worker_headers(struct worker *w, size_t n)
+{
+    if (n > w->n_hdrs) {
+        struct http_header *h = realloc(w->hdrs, n * sizeof(*h));
+        if (h == NULL)
+            return NULL;
+        w->hdrs = h;
+        w->n_hdrs = n;
+    }
+    return w->hdrs;
+}
+
 void worker_conn_gone(struct worker *w)
 {
     if (!w->draining)
@@ -279,6 +291,7 @@ void worker_join(struct worker *w)
     free(w->pools);
     uv_mutex_destroy(&w->_next_lock);
     verdict_cache_free(&w->verdicts);
+    free(w->hdrs);
     buf_free(&w->logbuf.pending);
     buf_free(&w->logbuf.writing);
     runtime_unref(w->rt);

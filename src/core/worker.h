@@ -36,7 +36,9 @@ struct worker {
     int stopped;
     struct verdict_cache verdicts; /* this worker's cache of certificate judgements */
     struct log_buffer logbuf;      /* access log lines on their way out */
-    char rbuf[65536];              /* scratch for TLS reads: every read is consumed at once */
+    struct http_header *hdrs;      /* the request head being read: parsed and used at once */
+    size_t n_hdrs;
+    char rbuf[65536]; /* scratch for TLS reads: every read is consumed at once */
 };
 
 /* Start the worker thread on <rt> (a reference is taken). 0 or -1. */
@@ -45,6 +47,10 @@ int worker_start(struct worker *w, int id, struct runtime *rt);
 void worker_drain(struct worker *w, atomic_int *serving);
 /* Every worker has finished its last request: close the admin listeners too. Thread-safe. */
 void worker_close_admin(struct worker *w);
+/* Room for <n> parsed header fields, shared by the worker's connections: a head is parsed
+ * and handled in one go (never kept across an event), so one array serves them all. NULL
+ * when memory ran out. */
+struct http_header *worker_headers(struct worker *w, size_t n);
 /* Wait for the thread to end and free the worker's resources. */
 void worker_join(struct worker *w);
 

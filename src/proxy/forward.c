@@ -93,11 +93,14 @@ static int emit_str(forward_emit_fn emit, void *arg, const char *name, const cha
     return emit(arg, name, strlen(name), value, strlen(value));
 }
 
-/* The chain a backend is told about: the validated one (leaf first, up to the
- * anchor), computed once per certificate; what the client sent otherwise. */
+/* The chain a backend is told about (SPEC §5: Client-Cert-Chain and XFCC's Chain): the
+ * validated one (leaf first, up to the anchor), computed once per certificate. A chain
+ * that did not validate (or was never judged) is not vouched for: none is sent, and the
+ * client's extra certificates never reach the backend under that name. */
 static STACK_OF(X509) *validated_chain(struct conn *c)
 {
-    return verdict_chain(c, c->l->gate);
+    verdict_chain(c, c->l->gate);
+    return c->cert.validated;
 }
 
 static const char *cert_value(struct conn *c, size_t i)

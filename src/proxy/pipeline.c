@@ -46,6 +46,8 @@ static int read_head(struct conn *c)
     if (s->in.len == 0) {
         if (s->flags & (SOCK_EOF | SOCK_ERROR))
             conn_close(c, 0);
+        else if (c->state == CONN_IDLE)
+            buf_free(&s->in); /* an idle connection keeps no read buffer (16 KiB or more) */
         return 0;
     }
     if (c->state == CONN_IDLE) {
@@ -60,7 +62,12 @@ static int read_head(struct conn *c)
     }
     const struct cfg_limits *lim = &c->l->cfg->limits; /* after a config switch */
     struct http_limits hl = {lim->request_line, lim->header_bytes, lim->headers};
-    struct http_request req = {.headers = c->hdrs, .max_headers = lim->headers};
+    struct http_request req = {.headers = worker_headers(c->w, lim->headers ? lim->headers : 1),
+                               .max_headers = lim->headers};
+    if (req.headers == NULL) {
+        conn_close(c, 0);
+        return 0;
+    }
     int r = http_parse_request(s->in.data, s->in.len, &hl, &req);
     if (r == HTTP_INCOMPLETE) {
         if (s->flags & (SOCK_EOF | SOCK_ERROR))

@@ -336,7 +336,7 @@ static SSL_CTX *ctx_new(struct tls_server *ts, const struct cfg_cert *c, char *e
      * TLS 1.3: AES-128-GCM first, the cheapest on hardware with AES instructions */
     if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
         SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) != 1 ||
-        SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1) {
+        SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384:P-521") != 1) {
         SSL_CTX_free(ctx);
         set_err(err, errlen, "%s", "cannot set the TLS cipher suites");
         return NULL;
