@@ -176,9 +176,23 @@ static int emit_cert(struct conn *c, forward_emit_fn emit, void *arg)
 int forward_emit(struct conn *c, const struct http_request *req, int with_cert, const char *verify,
                  forward_emit_fn emit, void *arg)
 {
+    int cl_sent = 0;
     for (size_t i = 0; i < req->num_headers; i++) {
         const struct http_header *h = &req->headers[i];
-        if (!h->removed && emit(arg, h->name, h->name_len, h->value, h->value_len) < 0)
+        if (h->removed)
+            continue;
+        if (http_name_eq(h, "content-length")) {
+            /* "5, 5" or two equal lines were accepted as one length: the backend gets one
+             * value, so that it cannot read the framing another way */
+            char v[24];
+            int n = snprintf(v, sizeof(v), "%llu", (unsigned long long)req->content_length);
+            if (!cl_sent && req->body == HTTP_BODY_LENGTH &&
+                emit(arg, "Content-Length", 14, v, (size_t)n) < 0)
+                return -1;
+            cl_sent = 1;
+            continue;
+        }
+        if (emit(arg, h->name, h->name_len, h->value, h->value_len) < 0)
             return -1;
     }
     struct buf xff;

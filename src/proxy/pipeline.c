@@ -154,8 +154,10 @@ static void proxy_loop(struct conn *c)
         } else if ((s->flags & SOCK_ERROR) && !ex->resp_done) {
             conn_close(c, 0); /* the client is gone (reset, failed write): stop the backend too */
             return;
-        } else if ((s->flags & SOCK_EOF) && !ex->resp_done) {
-            ex->close_after = 1; /* half-closed after its request: answer, then close */
+        } else if ((s->flags & SOCK_EOF) && !ex->resp_done && s->in.len == 0) {
+            /* half-closed after its last request: answer it, then close (requests still
+             * buffered behind this one are answered first) */
+            ex->close_after = 1;
         }
     fill:
         if (c->closed || !sock_fill(s))
@@ -224,7 +226,8 @@ void proxy_response_done(struct conn *c)
     hist_observe(c->l->request_hist, (conn_now(c) - ex->start_ms) * 1000u);
     log_access(c);
     int again = ex->keep_alive && !ex->close_after && ex->req_done && !c->w->draining &&
-                !(c->sock.flags & (SOCK_EOF | SOCK_ERROR));
+                !(c->sock.flags & SOCK_ERROR) &&
+                !((c->sock.flags & SOCK_EOF) && c->sock.in.len == 0);
     proxy_exchange_free(c);
     if (!again) {
         conn_close(c, 1);

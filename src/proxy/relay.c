@@ -445,8 +445,14 @@ void relay_upstream_data(struct upstream *u)
         conn_close(c, 0); /* truncated response: the client must not take it as whole */
         return;
     }
-    if (c->sock.wpending > RELAY_HIGH)
+    if (c->sock.wpending > RELAY_HIGH) {
+        /* the client does not read: stop reading the backend, which is not late, and give
+         * the client timeouts.idle to make room (else the connection is cut) */
         sock_stop_read(&u->sock);
+        upstream_timer(u, 0);
+        conn_touch(c);
+        return;
+    }
     sock_fill(&u->sock);
 }
 
@@ -463,6 +469,10 @@ void relay_client_drain(struct conn *c)
 {
     struct upstream *u = c->ex.up;
     if (u && u->head_done) {
+        if (!c->ex.tunnel) {
+            conn_timer_stop(c); /* the client reads again: the backend's clock runs */
+            upstream_timer(u, backend_timeout(c, 1));
+        }
         sock_start_read(&u->sock);
         if (u->sock.in.len || c->ex.tunnel)
             relay_upstream_data(u);
