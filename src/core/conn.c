@@ -289,8 +289,7 @@ void conn_accept(struct worker *w, struct rt_listener *rl, uv_stream_t *server)
     const struct cfg_listener *l = rl->cfg;
     struct conn *c = calloc(1, sizeof(*c));
     size_t in_max = in_max_of(l);
-    if (c == NULL ||
-        sock_init(&c->sock, &w->loop, &conn_events, c, in_max, w->rbuf, sizeof(w->rbuf)) < 0) {
+    if (c == NULL || sock_init(&c->sock, &w->loop, &w->sl, &conn_events, c, in_max) < 0) {
         free(c);
         return;
     }

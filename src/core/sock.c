@@ -8,11 +8,15 @@
 
 #define LINGER_MS 2000
 
+/* Past this much queued, an owner may stop reading its other side: the sock owes it an
+ * on_drain when the queue empties again (below it, nobody waits for one). */
+#define HIGH_MARK (64 * 1024)
+
 struct wreq {
     uv_write_t req;
     struct sock *s;
     size_t len;
-    char data[];
+    char *base; /* owned: the iteration's output buffer, handed over whole */
 };
 
 static void sock_update_read(struct sock *s);
@@ -23,11 +27,21 @@ static void sock_fail(struct sock *s)
     ERR_clear_error(); /* the error queue is per thread: leave it clean for the next conn */
 }
 
+static void drained(struct sock *s)
+{
+    if (s->wpending == 0 && s->_high && !(s->flags & SOCK_CLOSING)) {
+        s->_high = 0;
+        if (s->ev->on_drain)
+            s->ev->on_drain(s);
+    }
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     struct wreq *w = (struct wreq *)req;
     struct sock *s = w->s;
     s->wpending -= w->len;
+    free(w->base);
     free(w);
     if (status < 0) {
         s->flags |= SOCK_ERROR;
@@ -35,45 +49,134 @@ static void on_write(uv_write_t *req, int status)
             s->ev->on_data(s);
         return;
     }
-    if (s->wpending == 0 && s->ev->on_drain && !(s->flags & SOCK_CLOSING))
-        s->ev->on_drain(s);
+    drained(s);
 }
 
-/* Hand raw bytes to the socket. */
+/* Hand this iteration's output to the kernel: what it takes now, the rest to uv_write. */
+static void flush_one(struct sock *s)
+{
+    struct buf *o = &s->_wout;
+    size_t off = 0;
+    if (o->len == 0 || (s->flags & SOCK_CLOSING))
+        return;
+    if (s->wpending == o->len) { /* nothing older in flight: try at once */
+        uv_buf_t b = uv_buf_init(o->data, (unsigned)o->len);
+        int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+        if (n < 0 && n != UV_EAGAIN) {
+            s->flags |= SOCK_ERROR;
+            return;
+        }
+        off = n > 0 ? (size_t)n : 0;
+    }
+    s->wpending -= off;
+    if (off == o->len) {
+        o->len = 0;
+        if (o->cap > HIGH_MARK)
+            buf_free(o); /* a burst's buffer is not kept */
+        drained(s);
+        return;
+    }
+    struct wreq *w = malloc(sizeof(*w));
+    if (w == NULL) {
+        s->flags |= SOCK_ERROR;
+        return;
+    }
+    w->s = s;
+    w->base = o->data; /* the buffer goes with the write: no copy */
+    w->len = o->len - off;
+    o->data = NULL;
+    o->len = o->cap = 0;
+    uv_buf_t b = uv_buf_init(w->base + off, (unsigned)w->len);
+    if (uv_write(&w->req, (uv_stream_t *)&s->tcp, &b, 1, on_write) < 0) {
+        s->wpending -= w->len;
+        free(w->base);
+        free(w);
+        s->flags |= SOCK_ERROR;
+    }
+}
+
+static void flush_all(struct sock_loop *sl)
+{
+    while (sl->dirty) {
+        struct sock *s = sl->dirty;
+        sl->dirty = s->_next_dirty;
+        s->_next_dirty = NULL;
+        s->_dirty = 0;
+        int was_ok = !(s->flags & SOCK_ERROR);
+        flush_one(s);
+        if (was_ok && (s->flags & SOCK_ERROR) && s->ev->on_data && !(s->flags & SOCK_CLOSING))
+            s->ev->on_data(s); /* the owner learns the peer is gone */
+    }
+}
+
+static void on_flush(uv_check_t *h)
+{
+    flush_all(h->data);
+}
+
+static void on_before_poll(uv_prepare_t *h)
+{
+    flush_all(h->data);
+}
+
+int sock_loop_init(struct sock_loop *sl, uv_loop_t *loop, char *rbuf, size_t rbuf_len)
+{
+    memset(sl, 0, sizeof(*sl));
+    sl->rbuf = rbuf;
+    sl->rbuf_len = rbuf_len;
+    if (uv_check_init(loop, &sl->flush) < 0 || uv_prepare_init(loop, &sl->before) < 0)
+        return -1;
+    sl->flush.data = sl->before.data = sl;
+    /* neither keeps a loop alive on its own */
+    uv_unref((uv_handle_t *)&sl->flush);
+    uv_unref((uv_handle_t *)&sl->before);
+    if (uv_check_start(&sl->flush, on_flush) < 0)
+        return -1;
+    return uv_prepare_start(&sl->before, on_before_poll);
+}
+
+void sock_loop_close(struct sock_loop *sl)
+{
+    if (!uv_is_closing((uv_handle_t *)&sl->flush))
+        uv_close((uv_handle_t *)&sl->flush, NULL);
+    if (!uv_is_closing((uv_handle_t *)&sl->before))
+        uv_close((uv_handle_t *)&sl->before, NULL);
+}
+
+/* Queue raw bytes for this iteration's flush. */
 static int sock_send_raw(struct sock *s, const char *data, size_t len)
 {
     if (len == 0)
         return 0;
-    if (s->flags & (SOCK_CLOSING | SOCK_SHUTDOWN))
+    if (s->flags & (SOCK_CLOSING | SOCK_SHUTDOWN | SOCK_ERROR))
         return -1;
-    /* fast path: nothing queued, the kernel takes it all */
-    if (s->wpending == 0) {
-        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-        int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
-        if (n > 0) {
-            data += n;
-            len -= (size_t)n;
-        } else if (n < 0 && n != UV_EAGAIN) {
-            s->flags |= SOCK_ERROR;
-            return -1;
-        }
-        if (len == 0)
-            return 0;
-    }
-    struct wreq *w = malloc(sizeof(*w) + len);
-    if (w == NULL)
-        return -1;
-    w->s = s;
-    w->len = len;
-    memcpy(w->data, data, len);
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&s->tcp, &b, 1, on_write) < 0) {
-        free(w);
+    if (buf_append(&s->_wout, data, len) < 0) {
         s->flags |= SOCK_ERROR;
         return -1;
     }
     s->wpending += len;
+    if (s->wpending > HIGH_MARK)
+        s->_high = 1;
+    if (!s->_dirty) {
+        s->_dirty = 1;
+        s->_next_dirty = s->_sl->dirty;
+        s->_sl->dirty = s;
+    }
     return 0;
+}
+
+/* Take <s> off its loop's flush list (it is closing). */
+static void undirty(struct sock *s)
+{
+    if (!s->_dirty)
+        return;
+    for (struct sock **pp = &s->_sl->dirty; *pp; pp = &(*pp)->_next_dirty)
+        if (*pp == s) {
+            *pp = s->_next_dirty;
+            break;
+        }
+    s->_dirty = 0;
+    s->_next_dirty = NULL;
 }
 
 /* ---- the BIO between OpenSSL and the socket ---- */
@@ -300,15 +403,17 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         s->ev->on_data(s);
 }
 
-int sock_init(struct sock *s, uv_loop_t *loop, const struct sock_events *ev, void *owner,
-              size_t in_max, char *rbuf, size_t rbuf_len)
+int sock_init(struct sock *s, uv_loop_t *loop, struct sock_loop *sl, const struct sock_events *ev,
+              void *owner, size_t in_max)
 {
     memset(s, 0, sizeof(*s));
     s->ev = ev;
     s->owner = owner;
-    s->rbuf = rbuf;
-    s->rbuf_len = rbuf_len;
+    s->_sl = sl;
+    s->rbuf = sl->rbuf;
+    s->rbuf_len = sl->rbuf_len;
     buf_init(&s->in, in_max);
+    buf_init(&s->_wout, (size_t)-1 / 2);
     if (uv_tcp_init(loop, &s->tcp) < 0)
         return -1;
     s->tcp.data = s;
@@ -416,6 +521,7 @@ static void on_handle_closed(uv_handle_t *h)
         free(s->_rpend);
         s->_rpend = NULL;
         s->_rin_len = 0;
+        buf_free(&s->_wout);
         buf_free(&s->in);
         if (s->ev->on_closed)
             s->ev->on_closed(s);
@@ -427,6 +533,13 @@ void sock_close(struct sock *s)
     if (s->flags & SOCK_CLOSING)
         return;
     s->flags |= SOCK_CLOSING;
+    undirty(s);
+    if (s->_wout.len) {
+        /* best effort for what was queued (a TLS alert, a last error response); a broken
+         * socket just refuses it */
+        uv_buf_t b = uv_buf_init(s->_wout.data, (unsigned)s->_wout.len);
+        uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+    }
     uv_close((uv_handle_t *)&s->tcp, on_handle_closed);
     if (s->_handles == 2)
         uv_close((uv_handle_t *)&s->_linger, on_handle_closed);
@@ -476,6 +589,8 @@ void sock_shutdown(struct sock *s)
         tls_flush(s);
         ERR_clear_error();
     }
+    undirty(s);
+    flush_one(s); /* uv_shutdown waits for writes handed to libuv: hand ours over first */
     s->flags |= SOCK_SHUTDOWN;
     /* the timer bounds the flush too: a peer that never reads must not hold us */
     if (s->_handles == 2)

@@ -16,6 +16,22 @@
 
 struct sock;
 
+/* What the socks of one loop share: the read scratch buffer, and the writes they make while
+ * the loop handles events, which go out together once per loop iteration (a uv_check): a
+ * response head and body, TLS records, pipelined answers make one write(2), not several. */
+struct sock_loop {
+    uv_check_t flush;    /* after the poll: what I/O callbacks wrote */
+    uv_prepare_t before; /* before the poll: what timers wrote (the poll may block) */
+    struct sock *dirty;  /* socks with output waiting */
+    char *rbuf;          /* scratch for reads: every read is consumed at once */
+    size_t rbuf_len;
+};
+
+/* Start on <loop> with the read scratch <rbuf>. */
+int sock_loop_init(struct sock_loop *sl, uv_loop_t *loop, char *rbuf, size_t rbuf_len);
+/* Close the flush handle (the loop is ending). */
+void sock_loop_close(struct sock_loop *sl);
+
 /* Events a sock reports to its owner. */
 struct sock_events {
     void (*on_data)(struct sock *s);      /* plaintext appended to s->in, or EOF/error set */
@@ -53,16 +69,20 @@ struct sock {
     size_t _rin_len;
     char *_rpend;
     struct buf in;   /* plaintext received, not yet consumed by the owner */
-    size_t wpending; /* bytes handed to uv_write and not yet written */
+    size_t wpending; /* bytes queued (this iteration's and uv_write's) and not yet written */
     char *rbuf;      /* shared read buffer of the loop (borrowed) */
     size_t rbuf_len;
-    uint64_t flush_ms; /* sock_shutdown: longest wait for queued output to leave */
+    struct sock_loop *_sl;
+    struct buf _wout;         /* output of this loop iteration, not yet handed to the kernel */
+    struct sock *_next_dirty; /* in _sl->dirty */
+    int _dirty, _high;        /* queued for the flush; passed the high mark (owe an on_drain) */
+    uint64_t flush_ms;        /* sock_shutdown: longest wait for queued output to leave */
 };
 
-/* Initialise <s> on <loop>; <in_max> bounds the plaintext input buffer.
- * <rbuf>/<rbuf_len> is a loop-wide scratch buffer for reads. */
-int sock_init(struct sock *s, uv_loop_t *loop, const struct sock_events *ev, void *owner,
-              size_t in_max, char *rbuf, size_t rbuf_len);
+/* Initialise <s> on <loop> (whose sock_loop is <sl>); <in_max> bounds the plaintext input
+ * buffer. */
+int sock_init(struct sock *s, uv_loop_t *loop, struct sock_loop *sl, const struct sock_events *ev,
+              void *owner, size_t in_max);
 /* Wrap in TLS as server (accept) or client (connect) with <ssl> (owned now). */
 void sock_set_tls(struct sock *s, SSL *ssl, int server);
 /* The owner's wish for input; the sock also pauses itself while s->in is full. */
@@ -74,7 +94,8 @@ void sock_pump(struct sock *s);
 /* Like sock_pump without calling on_data: returns 1 if input or flags
  * changed. For owners that loop over s->in themselves. */
 int sock_fill(struct sock *s);
-/* Queue <len> bytes of plaintext. Returns 0, -1 if the sock is broken. */
+/* Queue <len> bytes of plaintext; they leave at the end of this loop iteration. <wpending>
+ * counts them until written. Returns 0, -1 if the sock is broken. */
 int sock_write(struct sock *s, const void *data, size_t len);
 /* Outbound connect to <addr>. */
 int sock_connect(struct sock *s, const struct sockaddr *addr);

@@ -36,6 +36,7 @@ static void worker_finish(struct worker *w)
     w->stopped = 1;
     close_listeners(w);
     log_buffer_close(&w->logbuf);
+    sock_loop_close(&w->sl);
     for (size_t i = 0; i < w->n_pools; i++)
         pool_close_idle(w->pools[i]);
     uv_close((uv_handle_t *)&w->wake, on_closed_nothing);
@@ -248,6 +249,8 @@ int worker_start(struct worker *w, int id, struct runtime *rt)
     if (verdict_cache_init(&w->verdicts, 4096) < 0 || uv_mutex_init(&w->_next_lock) < 0)
         return -1;
     log_buffer_init(&w->logbuf, &w->loop);
+    if (sock_loop_init(&w->sl, &w->loop, w->rbuf, sizeof(w->rbuf)) < 0)
+        return -1;
     if (open_listeners(w, rt) < 0)
         return -1;
     return uv_thread_create(&w->thread, worker_main, w) == 0 ? 0 : -1;

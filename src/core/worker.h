@@ -7,6 +7,7 @@
 
 #include "core/core_types.h"
 #include "core/log.h"
+#include "core/sock.h"
 #include "proxy/verdict_cache.h"
 
 struct conn;
@@ -38,7 +39,8 @@ struct worker {
     struct log_buffer logbuf;      /* access log lines on their way out */
     struct http_header *hdrs;      /* the request head being read: parsed and used at once */
     size_t n_hdrs;
-    char rbuf[65536]; /* scratch for TLS reads: every read is consumed at once */
+    char rbuf[65536];    /* scratch for TLS reads: every read is consumed at once */
+    struct sock_loop sl; /* this loop's socks: read scratch, writes once per turn */
 };
 
 /* Start the worker thread on <rt> (a reference is taken). 0 or -1. */

@@ -42,7 +42,8 @@ struct health {
     struct runtime *rt;
     struct watch *watches;
     size_t n_watches;
-    char rbuf[16384]; /* probes' TLS read scratch */
+    char rbuf[16384];    /* probes' read scratch */
+    struct sock_loop sl; /* the probes' socks on this loop */
 };
 
 /* ---- results ---- */
@@ -212,8 +213,7 @@ static void start_probe(struct watch *wt)
         return;
     }
     struct probe *p = calloc(1, sizeof(*p));
-    if (p == NULL ||
-        sock_init(&p->sock, h->loop, &probe_events, p, PROBE_HEAD_MAX, h->rbuf, sizeof(h->rbuf))) {
+    if (p == NULL || sock_init(&p->sock, h->loop, &h->sl, &probe_events, p, PROBE_HEAD_MAX)) {
         free(p);
         next_probe(wt);
         return;
@@ -402,6 +402,10 @@ struct health *health_start(uv_loop_t *loop, struct runtime *rt)
     if (h == NULL)
         return NULL;
     h->loop = loop;
+    if (sock_loop_init(&h->sl, loop, h->rbuf, sizeof(h->rbuf)) < 0) {
+        free(h);
+        return NULL;
+    }
     watch_all(h, rt);
     return h;
 }
@@ -414,10 +418,18 @@ void health_update(struct health *h, struct runtime *rt)
     watch_all(h, rt);
 }
 
+static void health_freed(uv_handle_t *hd)
+{
+    free(hd->data);
+}
+
 void health_stop(struct health *h)
 {
     if (h == NULL)
         return;
     retire(h); /* what is retired refers to <h> no more */
-    free(h);
+    /* the flush handle lives in <h>: free it once the loop has closed the handle */
+    h->sl.flush.data = h;
+    uv_close((uv_handle_t *)&h->sl.before, NULL);
+    uv_close((uv_handle_t *)&h->sl.flush, health_freed); /* closed after <before>: in order */
 }

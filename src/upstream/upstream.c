@@ -209,8 +209,7 @@ struct upstream *upstream_acquire(struct pool *p, struct conn *c, uint64_t conne
     u = calloc(1, sizeof(*u));
     if (u == NULL)
         return NULL;
-    if (sock_init(&u->sock, &p->w->loop, &up_events, u, UPSTREAM_HEAD_MAX, p->w->rbuf,
-                  sizeof(p->w->rbuf)) < 0) {
+    if (sock_init(&u->sock, &p->w->loop, &p->w->sl, &up_events, u, UPSTREAM_HEAD_MAX) < 0) {
         free(u);
         return NULL;
     }
