@@ -342,6 +342,9 @@ static SSL_CTX *ctx_new(struct tls_server *ts, const struct cfg_cert *c, char *e
         return NULL;
     }
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* one TLS 1.3 ticket per handshake, not OpenSSL's two: each costs an encryption, a MAC
+     * and the chain in its appdata, and a client resumes with one */
+    SSL_CTX_set_num_tickets(ctx, 1);
     /* the ticket callback looks its keys up on the context in use, which SNI may switch */
     if (tls_keys_install(ctx, ts->keys) < 0) {
         SSL_CTX_free(ctx);

@@ -412,7 +412,8 @@ class TlsSurfaceTest(CertgateTestCase):
         req = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
         _, out = s_client(self.dual, "-tls1_3", "-sess_out", str(sess), data=req)
         self.assertIn("HTTP/1.1 200 OK", out)
-        self.assertEqual(out.count("Post-Handshake New Session Ticket arrived:"), 2, out)
+        # one ticket per handshake (certgate's choice: SSL_CTX_set_num_tickets(ctx, 1))
+        self.assertEqual(out.count("Post-Handshake New Session Ticket arrived:"), 1, out)
         self.assertIn("\n    TLS session ticket lifetime hint: 7200 (seconds)\n", out)
         _, out = s_client(self.dual, "-tls1_3", "-sess_in", str(sess), data=req)
         self.assertIn("\nReused, TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256\n", out)
