@@ -81,6 +81,24 @@ asan: interop-deps
 	$(MAKE) BUILD=build-asan SAN=1 OPT="-O1 -g" all unit
 	CERTGATE_ASAN=1 python3 tests/e2e/run.py --binary build-asan/certgate --quick
 
+# ---- make valgrind: memcheck on a build without sanitizers (VG_BUILD): every unit test, VG_JOBS
+# at a time, then tests/valgrind-e2e.sh's e2e subset against the daemon under valgrind. A log
+# per test beside its binary (<test>.vg.log), per daemon in $(VG_BUILD)/vg-logs. ----
+.PHONY: valgrind
+VG_BUILD ?= build-valgrind
+VG_JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+VG_OPTS  := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+            --show-leak-kinds=definite,indirect --num-callers=30 \
+            $(if $(wildcard tests/valgrind.supp),--suppressions=$(CURDIR)/tests/valgrind.supp)
+VG_UNIT  := $(patsubst tests/unit/%.c,$(VG_BUILD)/tests/%,$(UNIT_SRC))
+valgrind:
+	$(MAKE) BUILD=$(VG_BUILD) SAN= OPT="-O1 -g" $(VG_BUILD)/certgate $(VG_UNIT)
+	@echo "valgrind: $(words $(VG_UNIT)) unit tests, $(VG_JOBS) at a time"
+	@printf '%s\n' $(VG_UNIT) | xargs -P $(VG_JOBS) -I{} sh -c 'if valgrind $(VG_OPTS) \
+	  --log-file={}.vg.log {} > {}.log 2>&1; then echo "ok      {}"; else echo "FAILED  {}"; \
+	  cat {}.log {}.vg.log; exit 1; fi'
+	CERTGATE_VG_OPTS="$(strip $(VG_OPTS))" tests/valgrind-e2e.sh $(VG_BUILD)
+
 test: deps
 	$(MAKE) all
 	$(MAKE) format-check
@@ -88,6 +106,7 @@ test: deps
 	$(MAKE) lib-check
 	$(MAKE) e2e
 	$(MAKE) asan
+	$(MAKE) valgrind
 	$(MAKE) fuzz-smoke
 
 run: deps all
@@ -104,10 +123,10 @@ fuzz:
 
 # every fuzzer for a few seconds: the corpus plus some mutation, in make test
 fuzz-smoke:
-	$(MAKE) -C tests/fuzz run FUZZ_TIME=$(or $(FUZZ_TIME),10)
+	$(MAKE) -C tests/fuzz run FUZZ_TIME=$(or $(FUZZ_TIME),9)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-valgrind build-bench
 
 # ---- make install / uninstall: PREFIX (default /usr/local) and DESTDIR for staging ----
 PREFIX     ?= /usr/local
@@ -141,3 +160,27 @@ uninstall:
 	rmdir $(DESTDIR)$(INCLUDEDIR)/certgate $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- make bench: certgate vs nginx vs HAProxy on this machine (bench/, docs/performance.md).
+# Its own build (BENCH_BUILD: -O2, no sanitizers); BENCH_SECONDS per measurement and
+# BENCH_ROUNDS (medians) set the length; results in bench/results/latest.json. ----
+.PHONY: bench bench-deps bench-tools bench-profile
+BENCH_BUILD  ?= build-bench
+BENCH_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -O2 -g
+BENCH_TOOLS  := $(BENCH_BUILD)/bench/loadgen $(BENCH_BUILD)/bench/backend
+bench-deps:
+	@bench/deps.sh
+$(BENCH_BUILD)/bench/loadgen: bench/loadgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
+$(BENCH_BUILD)/bench/backend: bench/backend.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+bench-tools: $(BENCH_TOOLS)
+bench: bench-deps
+	$(MAKE) BUILD=$(BENCH_BUILD) SAN= OPT="-O2 -g" $(BENCH_BUILD)/certgate bench-tools
+	python3 bench/run.py --build $(BENCH_BUILD)
+# perf profiles of certgate alone (keep-alive, full handshakes): bench/results/profile-*.txt
+bench-profile: bench-deps
+	$(MAKE) BUILD=$(BENCH_BUILD) SAN= OPT="-O2 -g" $(BENCH_BUILD)/certgate bench-tools
+	python3 bench/run.py --build $(BENCH_BUILD) --profile-only

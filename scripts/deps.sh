@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libssl-dev libuv1-dev libyaml-dev libcmocka-dev clang
 clang-format libclang-rt-14-dev curl openssl python3 ca-certificates procps
-nodejs npm python3-cryptography python3-yaml nginx-light"
+nodejs npm python3-cryptography python3-yaml nginx-light valgrind"
 
 # Names that installed packages provide: NodeSource's nodejs provides (and
 # conflicts with) npm, so asking apt for npm there would fight over nodejs.

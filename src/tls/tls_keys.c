@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -31,11 +32,20 @@ static void random_init(void)
 int tls_keys_read(const char *path, unsigned char keys[][TLS_KEY_LEN], size_t *n, char *err,
                   size_t errlen)
 {
-    FILE *f = fopen(path, "r");
+    struct stat st;
     char line[512], acc[112];
     size_t have = 0;
     int lineno = 0, start = 0;
     *n = 0;
+    /* a regular file of sane size only: a FIFO would block, /dev/zero would never end */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 64 * 1024) {
+        snprintf(err, errlen,
+                 "ticket key file '%s' cannot be used (missing, not a regular file, or over "
+                 "64 KiB)",
+                 path);
+        return -1;
+    }
+    FILE *f = fopen(path, "r");
     if (f == NULL) {
         snprintf(err, errlen, "cannot open ticket key file '%s'", path);
         return -1;

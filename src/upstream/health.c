@@ -1,5 +1,6 @@
 #include "upstream/health.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ struct health {
     size_t n_watches;
     char rbuf[16384];    /* probes' read scratch */
     struct sock_loop sl; /* the probes' socks on this loop */
+    int closing;         /* handles of <sl> still closing after health_stop */
 };
 
 /* ---- results ---- */
@@ -175,12 +177,15 @@ static void p_on_data(struct sock *s)
             sock_fill(s);
         return;
     }
+    /* "HTTP/1.x NNN": the buffer is not NUL-terminated, so the digits are read by hand */
     int status = 0;
     if (s->in.len < 12 || memcmp(d, "HTTP/1.", 7) != 0 || d[8] != ' ' ||
-        sscanf(d + 9, "%3d", &status) != 1) {
+        !isdigit((unsigned char)d[9]) || !isdigit((unsigned char)d[10]) ||
+        !isdigit((unsigned char)d[11])) {
         probe_end(p, 0, "did not answer with HTTP/1.x");
         return;
     }
+    status = (d[9] - '0') * 100 + (d[10] - '0') * 10 + (d[11] - '0');
     if (status_matches(&p->wt->b->cfg->health, status)) {
         probe_end(p, 1, NULL);
         return;
@@ -418,9 +423,13 @@ void health_update(struct health *h, struct runtime *rt)
     watch_all(h, rt);
 }
 
+/* The flush handles live inside <h>: free it when the last of them has closed (libuv runs
+ * close callbacks in no promised order). */
 static void health_freed(uv_handle_t *hd)
 {
-    free(hd->data);
+    struct health *h = hd->data;
+    if (--h->closing == 0)
+        free(h);
 }
 
 void health_stop(struct health *h)
@@ -428,8 +437,8 @@ void health_stop(struct health *h)
     if (h == NULL)
         return;
     retire(h); /* what is retired refers to <h> no more */
-    /* the flush handle lives in <h>: free it once the loop has closed the handle */
-    h->sl.flush.data = h;
-    uv_close((uv_handle_t *)&h->sl.before, NULL);
-    uv_close((uv_handle_t *)&h->sl.flush, health_freed); /* closed after <before>: in order */
+    h->closing = 2;
+    h->sl.flush.data = h->sl.before.data = h;
+    uv_close((uv_handle_t *)&h->sl.before, health_freed);
+    uv_close((uv_handle_t *)&h->sl.flush, health_freed);
 }
