@@ -70,9 +70,7 @@ static void flush_one(struct sock *s)
     }
     s->wpending -= off;
     if (off == o->len) {
-        o->len = 0;
-        if (o->cap > HIGH_MARK)
-            buf_free(o); /* a burst's buffer is not kept */
+        buf_free(o); /* an idle connection keeps no output buffer */
         drained(s);
         return;
     }
@@ -344,7 +342,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
         *b = uv_buf_init(s->rbuf, (unsigned)s->rbuf_len);
         return;
     }
-    size_t room = buf_reserve(&s->in, 65536);
+    size_t room = buf_reserve(&s->in, 16384); /* heads are small; bodies stream in 16 KiB reads */
     *b = uv_buf_init(room ? s->in.data + s->in.len : s->rbuf, (unsigned)(room ? room : 0));
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/conn.h"
 #include "core/log.h"
+#include "tls/tls_server.h"
 #include "upstream/servers.h"
 #include "upstream/upstream.h"
 
@@ -162,6 +163,7 @@ static void worker_main(void *arg)
 {
     struct worker *w = arg;
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    tls_server_thread_done();
 }
 
 struct pool *worker_pool(struct worker *w, const char *backend, const struct rt_server *srv)

@@ -235,6 +235,8 @@ void proxy_response_done(struct conn *c)
     }
     memset(ex, 0, sizeof(*ex));
     conn_set_state(c, CONN_IDLE);
+    if (c->sock.in.len == 0)
+        buf_free(&c->sock.in); /* idle: no read buffer kept (a relayed answer ends here) */
     /* a pipelined request may already be buffered: outside the read loop
      * (a backend just finished) nobody else would look at it */
     if (!c->busy && c->sock.in.len)

@@ -285,6 +285,67 @@ static int on_ticket_gen(SSL *ssl, void *arg)
     return 1;
 }
 
+/* The intermediates a ticket carries are the same few certificates over and over: each
+ * thread keeps the last ones parsed (DER kept to compare), so a resumption does not parse
+ * them again (OpenSSL 3.0's key decoding is most of a resumption's cost). */
+#define PARSED_SLOTS 32
+struct parsed {
+    unsigned char *der;
+    size_t len;
+    X509 *x;
+};
+static _Thread_local struct parsed parsed_cache[PARSED_SLOTS];
+
+static X509 *der_to_x509(const unsigned char *der, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i += 7) /* a sample of the bytes: DER of distinct certs differs */
+        h = (h ^ der[i]) * 1099511628211ull;
+    struct parsed *e = &parsed_cache[(h ^ len) % PARSED_SLOTS];
+    if (e->x && e->len == len && memcmp(e->der, der, len) == 0) {
+        X509_up_ref(e->x);
+        return e->x;
+    }
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (x == NULL || p != der + len) {
+        X509_free(x);
+        return NULL;
+    }
+    unsigned char *copy = malloc(len);
+    if (copy) {
+        X509_free(e->x);
+        free(e->der);
+        memcpy(copy, der, len);
+        e->der = copy;
+        e->len = len;
+        e->x = x;
+        X509_up_ref(x);
+    }
+    return x;
+}
+
+void tls_server_thread_done(void)
+{
+    for (size_t i = 0; i < PARSED_SLOTS; i++) {
+        X509_free(parsed_cache[i].x);
+        free(parsed_cache[i].der);
+        memset(&parsed_cache[i], 0, sizeof(parsed_cache[i]));
+    }
+}
+
+/* The length of the DER element at <p> (a certificate: one SEQUENCE), or 0. */
+static size_t der_len(const unsigned char *p, const unsigned char *end)
+{
+    long len = 0;
+    int tag = 0, cls = 0;
+    const unsigned char *q = p;
+    int r = ASN1_get_object(&q, &len, &tag, &cls, end - p);
+    if ((r & 0x80) || tag != V_ASN1_SEQUENCE || len < 0 || q + len > end)
+        return 0;
+    return (size_t)(q - p) + (size_t)len;
+}
+
 static SSL_TICKET_RETURN on_ticket_dec(SSL *ssl, SSL_SESSION *ss, const unsigned char *keyname,
                                        size_t keyname_len, SSL_TICKET_STATUS status, void *arg)
 {
@@ -304,14 +365,18 @@ static SSL_TICKET_RETURN on_ticket_dec(SSL *ssl, SSL_SESSION *ss, const unsigned
         if (SSL_SESSION_get0_ticket_appdata(ss, &data, &len) && len > 0) {
             const unsigned char *p = data, *end = p + len;
             while (p < end) {
-                X509 *x = d2i_X509(NULL, &p, end - p);
+                size_t n = der_len(p, end);
+                X509 *x = n ? der_to_x509(p, n) : NULL;
                 if (x == NULL)
                     break;
                 sk_X509_push(pe->chain, x);
+                p += n;
             }
         }
     }
-    return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
+    /* always a fresh ticket: a client that uses each ticket once (as browsers do) resumes
+     * every time, not every other time */
+    return SSL_TICKET_RETURN_USE_RENEW;
 }
 
 /* ---- building ---- */

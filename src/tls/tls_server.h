@@ -25,6 +25,9 @@ struct tls_keys;
 struct tls_server *tls_server_new(const struct cfg_listener *l, tls_judge_fn judge,
                                   const struct tls_keys *keys, char *err, size_t errlen);
 void tls_server_free(struct tls_server *ts);
+/* A thread that accepted TLS connections is ending: free its cache of certificates parsed
+ * from session tickets. */
+void tls_server_thread_done(void);
 
 /* A new server SSL for one connection (caller owns). */
 SSL *tls_server_ssl(struct tls_server *ts);

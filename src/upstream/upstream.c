@@ -254,6 +254,7 @@ void upstream_release(struct upstream *u, int reusable)
     p->n_busy--;
     u->state = UP_IDLE;
     up_done(u);
+    buf_free(&u->sock.in); /* a pooled connection keeps no read buffer */
     u->next = p->idle;
     u->prev = NULL;
     if (p->idle)

@@ -321,6 +321,7 @@ class HostileClientsTest(CertgateTestCase):
     def setUpClass(cls):
         cls.be = cls.class_backend()  # attack traffic only
         cls.ctl_be = cls.class_backend()  # the control client's
+        cls.flood_be = cls.class_backend()  # the handshake flood's, apart from the attacks
         cls.raw = RawBackend().start()
         cls.addClassCleanup(cls.raw.stop)
         cls.mtls, cls.tls, cls.flood, cls.plain, cls.admin = (free_port() for _ in range(5))
@@ -332,7 +333,8 @@ class HostileClientsTest(CertgateTestCase):
                          limits={"connections": 1000}),
                 # 100 openssl processes on 2 cores: one can be descheduled for
                 # over a second mid-handshake, and 03a covers the 1 s timeout
-                listener("flood", cls.flood, "require", timeouts=dict(TIMEOUTS, handshake="5s"),
+                listener("flood", cls.flood, "require", backend="floodbe",
+                         timeouts=dict(TIMEOUTS, handshake="10s", header="5s", idle="5s"),
                          limits={"connections": 1000}),
                 listener("plain", cls.plain, tls=False, timeouts=TIMEOUTS,
                          limits={"request_line": "1KiB", "header_bytes": "4KiB",
@@ -343,6 +345,7 @@ class HostileClientsTest(CertgateTestCase):
             admin={"address": f"127.0.0.1:{cls.admin}"},
         )
         cfg["backends"]["ctl"] = {"servers": [cls.ctl_be.url]}
+        cfg["backends"]["floodbe"] = {"servers": [cls.flood_be.url]}
         cfg["backends"]["raw"] = {"servers": [cls.raw.url]}
         cls.cg = cls.class_certgate(cfg, [cls.mtls, cls.tls, cls.flood, cls.plain, cls.admin])
 
@@ -640,9 +643,9 @@ class HostileClientsTest(CertgateTestCase):
         self.assertEqual(unserved, [], "s_client without a 200; the first one's output ends: "
                          + repr(outputs[unserved[0]][-600:] if unserved else b""))
         self.assertLess(took, 30)
-        self.be.wait_for(n)
+        self.flood_be.wait_for(n)
         time.sleep(0.1)
-        self.assertEqual(sorted(q.target for q in self.be.requests()),
+        self.assertEqual(sorted(q.target for q in self.flood_be.requests()),
                          sorted(f"/flood/{i}" for i in range(n)))
         self.assertControlServed(ctl)
 
