@@ -1,11 +1,12 @@
 #!/bin/sh
 # Install the Debian packages certgate needs to build and test, and only those
 # that are missing. Quiet and offline when everything is already there.
+# Extra package names may follow (bench/deps.sh adds HAProxy and perf).
 set -eu
 
 PACKAGES="build-essential pkg-config libssl-dev libuv1-dev libyaml-dev libcmocka-dev clang
 clang-format libclang-rt-14-dev curl openssl python3 ca-certificates procps
-nodejs npm python3-cryptography python3-yaml nginx-light valgrind"
+nodejs npm python3-cryptography python3-yaml nginx-light valgrind $*"
 
 # Names that installed packages provide: NodeSource's nodejs provides (and
 # conflicts with) npm, so asking apt for npm there would fight over nodejs.
