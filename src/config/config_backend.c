@@ -171,54 +171,6 @@ static const struct key_rule client_cert_rules[] = {
 
 /* The password is kept (the TLS layer needs it for every new context); the
  * file checks are config_files.c's, as for a listener's certificates. */
-static int check_client_pkcs12(struct loader *ld, const struct yt_node *m,
-                               struct cfg_backend_tls *t)
-{
-    const struct yt_node *penv = yt_map_get(m, "password_env");
-    const struct yt_node *pfile = yt_map_get(m, "password_file");
-    const struct yt_node *pw_node = penv ? penv : pfile, *vp12 = yt_map_get(m, "pkcs12");
-    struct cfg_cert *c = &t->client_cert;
-    char msg[sizeof(ld->err->msg)];
-    int bad_pw = 0;
-
-    if (pw_node && cfg_read_password(c->password_env, c->password_file, pfile ? pfile->str : NULL,
-                                     &t->password, msg, sizeof(msg)))
-        return ld_error(ld, pw_node, "%s", msg);
-    if (cfg_check_pkcs12(c->pkcs12, vp12->str, t->password, &bad_pw, msg, sizeof(msg)))
-        return ld_error(ld, bad_pw ? pw_node : vp12, "%s", msg);
-    return 0;
-}
-
-/* Which keys go together, then the files themselves. */
-static int finish_client_cert(struct loader *ld, const struct yt_node *m, struct cfg_backend_tls *t)
-{
-    const struct yt_node *kp12 = yt_map_key(m, "pkcs12"), *kenv = yt_map_key(m, "password_env");
-    const struct yt_node *kfile = yt_map_key(m, "password_file");
-    const struct yt_node *vcert = yt_map_get(m, "cert"), *vkey = yt_map_get(m, "key");
-    struct cfg_cert *c = &t->client_cert;
-    char msg[sizeof(ld->err->msg)];
-    int bad_key;
-
-    if (kp12 && (vcert || vkey))
-        return ld_error(ld, kp12, "'client_cert' takes 'cert' and 'key', or 'pkcs12', not both");
-    if (!kp12 && !vcert && !vkey)
-        return ld_error(ld, m, "'client_cert' needs 'cert' and 'key', or 'pkcs12'");
-    if (vcert && !vkey)
-        return ld_error(ld, m, "missing required key 'key' (the private key of 'cert')");
-    if (vkey && !vcert)
-        return ld_error(ld, m, "missing required key 'cert' (the certificate of 'key')");
-    if (!kp12 && (kenv || kfile))
-        return ld_error(ld, kenv ? kenv : kfile, "'%s' goes with 'pkcs12' only",
-                        kenv ? "password_env" : "password_file");
-    if (kenv && kfile)
-        return ld_error(ld, kfile, "use either 'password_env' or 'password_file', not both");
-    if (kp12)
-        return check_client_pkcs12(ld, m, t);
-    if (cfg_check_pem_pair(c->cert, vcert->str, c->key, vkey->str, &bad_key, msg, sizeof(msg)))
-        return ld_error(ld, bad_key ? vkey : vcert, "%s", msg);
-    return 0;
-}
-
 static int h_client_cert(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
                          void *obj, const struct key_rule *r)
 {
@@ -231,7 +183,7 @@ static int h_client_cert(struct loader *ld, const struct yt_node *key, const str
     ld_pos(ld, &t->client_cert.pos, val);
     if (ld_walk(ld, val, "in 'client_cert'", &set, 1))
         return -1;
-    return finish_client_cert(ld, val, t);
+    return cfg_finish_cert(ld, val, &t->client_cert, "'client_cert'", &t->password);
 }
 
 static int h_ca(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,

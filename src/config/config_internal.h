@@ -68,6 +68,15 @@ int cfg_read_password(const char *env, const char *file, const char *file_shown,
 /* ---- the YAML loader (config_load.c, config_listener.c) ---- */
 
 struct loader;
+struct cfg_cert;
+/* A certificate map ({cert, key} or {pkcs12, password_env | password_file}): which keys go
+ * together, then the files themselves (a PKCS#12 opened with its password). <what> names it
+ * in messages ("a certificate", "'client_cert'"). With <keep_pw>, the PKCS#12 password read
+ * is kept there (the caller wipes and frees it); else it is wiped at once. 0 or -1. */
+int cfg_finish_cert(struct loader *ld, const struct yt_node *m, struct cfg_cert *c,
+                    const char *what, char **keep_pw);
+
+struct loader;
 struct key_rule;
 
 typedef int (*key_fn)(struct loader *ld, const struct yt_node *key, const struct yt_node *val,

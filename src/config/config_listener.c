@@ -39,7 +39,8 @@ static const struct key_rule cert_rules[] = {
     {"password_file", ld_path, offsetof(struct cfg_cert, password_file), 0, 0, NULL, NULL, 0},
 };
 
-static int check_pkcs12(struct loader *ld, const struct yt_node *m, struct cfg_cert *c)
+static int check_pkcs12(struct loader *ld, const struct yt_node *m, struct cfg_cert *c,
+                        char **keep_pw)
 {
     const struct yt_node *penv = yt_map_get(m, "password_env");
     const struct yt_node *pfile = yt_map_get(m, "password_file");
@@ -52,14 +53,17 @@ static int check_pkcs12(struct loader *ld, const struct yt_node *m, struct cfg_c
                                      &pw, msg, sizeof(msg)))
         return ld_error(ld, pw_node, "%s", msg);
     rc = cfg_check_pkcs12(c->pkcs12, yt_map_get(m, "pkcs12")->str, pw, &bad_pw, msg, sizeof(msg));
-    config_password_free(pw);
+    if (keep_pw && rc == 0)
+        *keep_pw = pw;
+    else
+        config_password_free(pw);
     if (rc)
         return ld_error(ld, bad_pw ? pw_node : yt_map_get(m, "pkcs12"), "%s", msg);
     return 0;
 }
 
-/* Which keys go together, then the files themselves. */
-static int finish_cert(struct loader *ld, const struct yt_node *m, struct cfg_cert *c)
+int cfg_finish_cert(struct loader *ld, const struct yt_node *m, struct cfg_cert *c,
+                    const char *what, char **keep_pw)
 {
     const struct yt_node *kp12 = yt_map_key(m, "pkcs12"), *kenv = yt_map_key(m, "password_env");
     const struct yt_node *kfile = yt_map_key(m, "password_file");
@@ -68,9 +72,9 @@ static int finish_cert(struct loader *ld, const struct yt_node *m, struct cfg_ce
     int bad_key;
 
     if (kp12 && (vcert || vkey))
-        return ld_error(ld, kp12, "a certificate takes 'cert' and 'key', or 'pkcs12', not both");
+        return ld_error(ld, kp12, "%s takes 'cert' and 'key', or 'pkcs12', not both", what);
     if (!kp12 && !vcert && !vkey)
-        return ld_error(ld, m, "a certificate needs 'cert' and 'key', or 'pkcs12'");
+        return ld_error(ld, m, "%s needs 'cert' and 'key', or 'pkcs12'", what);
     if (vcert && !vkey)
         return ld_error(ld, m, "missing required key 'key' (the private key of 'cert')");
     if (vkey && !vcert)
@@ -81,7 +85,7 @@ static int finish_cert(struct loader *ld, const struct yt_node *m, struct cfg_ce
     if (kenv && kfile)
         return ld_error(ld, kfile, "use either 'password_env' or 'password_file', not both");
     if (kp12)
-        return check_pkcs12(ld, m, c);
+        return check_pkcs12(ld, m, c, keep_pw);
     if (cfg_check_pem_pair(c->cert, vcert->str, c->key, vkey->str, &bad_key, msg, sizeof(msg)))
         return ld_error(ld, bad_key ? vkey : vcert, "%s", msg);
     return 0;
@@ -107,7 +111,8 @@ static int h_certificates(struct loader *ld, const struct yt_node *key, const st
         if (ld_expect(ld, m, YT_MAP, "an entry of 'certificates'"))
             return -1;
         ld_pos(ld, &l->certs[i].pos, m);
-        if (ld_walk(ld, m, "in a certificate", &set, 1) || finish_cert(ld, m, &l->certs[i]))
+        if (ld_walk(ld, m, "in a certificate", &set, 1) ||
+            cfg_finish_cert(ld, m, &l->certs[i], "a certificate", NULL))
             return -1;
     }
     return 0;

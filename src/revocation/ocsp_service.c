@@ -395,48 +395,32 @@ void ocsp_service_stop(struct ocsp_service *s)
     free(s);
 }
 
+/* Move the waiters of one cache entry into <wake> (each once, at most <cap>). */
+static void take_waiters(uv_async_t **from, int *n_from, uv_async_t **wake, int *n, int cap)
+{
+    for (int k = 0; k < *n_from; k++) {
+        int seen = 0;
+        for (int m = 0; m < *n; m++)
+            seen |= wake[m] == from[k];
+        if (!seen && *n < cap)
+            wake[(*n)++] = from[k];
+    }
+    *n_from = 0;
+}
+
 void ocsp_service_mute(struct ocsp_service *s)
 {
     if (s == NULL)
         return;
     /* wake every waiter one last time: asking again while muted answers unknown */
-    uv_async_t *wake[CACHE_SLOTS > 256 ? 256 : CACHE_SLOTS];
-    int n = 0;
+    uv_async_t *wake[256];
+    int n = 0, cap = (int)(sizeof(wake) / sizeof(wake[0]));
     uv_mutex_lock(&s->lock);
     s->muted = 1;
-    for (size_t i = 0; i < CACHE_SLOTS; i++) {
-        struct entry *e = &s->entries[i];
-        for (int k = 0; k < e->n_waiters; k++) {
-            int seen = 0;
-            for (int m = 0; m < n; m++)
-                seen |= wake[m] == e->waiters[k];
-            if (!seen && n < (int)(sizeof(wake) / sizeof(wake[0])))
-                wake[n++] = e->waiters[k];
-        }
-        e->n_waiters = 0;
-    }
-    for (size_t i = 0; i < CRL_SLOTS; i++) {
-        struct crl_entry *e = &s->crls[i];
-        for (int k = 0; k < e->n_waiters; k++) {
-            int seen = 0;
-            for (int m = 0; m < n; m++)
-                seen |= wake[m] == e->waiters[k];
-            if (!seen && n < (int)(sizeof(wake) / sizeof(wake[0])))
-                wake[n++] = e->waiters[k];
-        }
-        e->n_waiters = 0;
-    }
-    for (size_t i = 0; i < CRL_SLOTS; i++) {
-        struct crl_entry *ce = &s->crls[i];
-        for (int k = 0; k < ce->n_waiters; k++) {
-            int seen = 0;
-            for (int m = 0; m < n; m++)
-                seen |= wake[m] == ce->waiters[k];
-            if (!seen && n < (int)(sizeof(wake) / sizeof(wake[0])))
-                wake[n++] = ce->waiters[k];
-        }
-        ce->n_waiters = 0;
-    }
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        take_waiters(s->entries[i].waiters, &s->entries[i].n_waiters, wake, &n, cap);
+    for (size_t i = 0; i < CRL_SLOTS; i++)
+        take_waiters(s->crls[i].waiters, &s->crls[i].n_waiters, wake, &n, cap);
     uv_mutex_unlock(&s->lock);
     for (int i = 0; i < n; i++)
         uv_async_send(wake[i]);
