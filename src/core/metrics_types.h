@@ -42,7 +42,6 @@ struct metrics {
     atomic_ulong handshakes_resumed;
     struct hist handshake_seconds;
     atomic_ulong requests_total;
-    atomic_ulong responses_by_class[6]; /* 1xx..5xx; [0] unused */
     atomic_ulong rejections_by_reason[METRICS_REASONS];
     atomic_ulong upstream_errors_total;
     atomic_ulong verdict_cache_hits;   /* judgements reused (per worker cache) */

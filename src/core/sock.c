@@ -248,24 +248,16 @@ static int keep_unread(struct sock *s)
     return 0;
 }
 
-/* Records go out as OpenSSL writes them: nothing to flush. */
-static int tls_flush(struct sock *s)
-{
-    return (s->flags & SOCK_ERROR) ? -1 : 0;
-}
-
 static void tls_handshake(struct sock *s)
 {
     int r = SSL_do_handshake(s->ssl);
     if (r == 1) {
         s->flags |= SOCK_HANDSHAKE_DONE;
-        tls_flush(s);
         if (s->ev->on_handshake)
             s->ev->on_handshake(s);
         return;
     }
     int e = SSL_get_error(s->ssl, r);
-    tls_flush(s);
     if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
         sock_fail(s);
 }
@@ -293,7 +285,6 @@ static void tls_read(struct sock *s)
             sock_fail(s);
         break;
     }
-    tls_flush(s); /* session tickets, alerts, key updates */
 }
 
 int sock_fill(struct sock *s)
@@ -484,7 +475,7 @@ int sock_write(struct sock *s, const void *data, size_t len)
         }
         p += done;
         len -= done;
-        if (tls_flush(s) < 0)
+        if (s->flags & SOCK_ERROR)
             return -1;
     }
     return 0;
@@ -584,7 +575,6 @@ void sock_shutdown(struct sock *s)
     }
     if ((s->flags & SOCK_TLS) && (s->flags & SOCK_HANDSHAKE_DONE)) {
         SSL_shutdown(s->ssl);
-        tls_flush(s);
         ERR_clear_error();
     }
     undirty(s);

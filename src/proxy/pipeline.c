@@ -218,7 +218,6 @@ void proxy_response_done(struct conn *c)
 {
     struct exchange *ex = &c->ex;
     if (ex->status >= 100 && ex->status < 600) {
-        atomic_fetch_add(&c->rt->metrics->responses_by_class[ex->status / 100], 1);
         if (ex->route && c->l->route_m)
             atomic_fetch_add(
                 &c->l->route_m[ex->route - c->l->cfg->routes]->responses[ex->status / 100], 1);

@@ -72,8 +72,6 @@ static void keep_session(struct upstream *u)
     if (u->sock.ssl == NULL || !(u->sock.flags & SOCK_HANDSHAKE_DONE) ||
         (u->sock.flags & SOCK_ERROR))
         return;
-    /* closed without close_notify, OpenSSL would mark the session not resumable */
-    SSL_set_shutdown(u->sock.ssl, SSL_SENT_SHUTDOWN);
     sess = SSL_get1_session(u->sock.ssl);
     if (sess == NULL)
         return;
