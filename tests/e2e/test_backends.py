@@ -583,3 +583,38 @@ class AddressesTest(BackendTestCase):
         self.assertEqual(len(vias), 10, vias)
         self.assertEqual(sorted(set(vias)), ["v4", "v6"], "both servers took requests")
         self.assertEqual(len(named.traffic()), vias.count("v4"))
+
+
+class PassiveAndLimitTest(BackendTestCase):
+    def test_refused_server_is_ejected_after_max_fails_and_not_tried_again(self):
+        live = self.upstream()
+        dead = free_port()  # nothing listens: every connect is refused
+        port = self.gateway({"app": {
+            "servers": [f"http://127.0.0.1:{dead}", live.url],
+            "passive": {"max_fails": 2, "fail_timeout": "30s"},
+        }}, workers=1)
+        for i in range(20):
+            self.assertOk(request(port, f"/ej/{i}"), f"/ej/{i}")
+        err = self._procs[-1].stderr_path.read_text()
+        ejections = [ln for ln in err.splitlines() if "connect failures in a row" in ln]
+        # two refusals eject it; for 30 s it is not asked again, so no third failure
+        self.assertEqual(len(ejections), 1, err)
+        self.assertIn(f"server http://127.0.0.1:{dead}: 2 connect failures in a row, "
+                      f"not used for 30000ms", ejections[0])
+        self.assertEqual(len(live.traffic()), 20)
+
+    def test_connection_limit_per_server_answers_503_backend_busy(self):
+        slow = SlowBackend(delay=1.5).start()
+        self.addCleanup(slow.stop)
+        port = self.gateway({"app": {"servers": [slow.url],
+                                     "pool": {"max_connections": 1}}}, workers=1)
+        first = {}
+        t = threading.Thread(target=lambda: first.setdefault("res", request(port, "/a", timeout=10)))
+        t.start()
+        time.sleep(0.5)  # the first holds the one connection
+        res = request(port, "/b", timeout=10)
+        t.join(10)
+        self.assertEqual(res.status, 503, res)
+        self.assertEqual(res.json()["error"], "BackendBusy")
+        self.assertEqual(first["res"].status, 200)
+        self.assertEqual([r.target for r in slow.traffic()], ["/a"])
