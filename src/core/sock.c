@@ -45,6 +45,7 @@ static void on_write(uv_write_t *req, int status)
     free(w);
     if (status < 0) {
         s->flags |= SOCK_ERROR;
+        s->err = status;
         if (s->ev->on_data && !(s->flags & SOCK_CLOSING))
             s->ev->on_data(s);
         return;
@@ -64,6 +65,7 @@ static void flush_one(struct sock *s)
         int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
         if (n < 0 && n != UV_EAGAIN) {
             s->flags |= SOCK_ERROR;
+            s->err = n;
             return;
         }
         off = n > 0 ? (size_t)n : 0;
@@ -352,10 +354,12 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         return;
     }
     if (n < 0) {
-        if (n == UV_EOF)
+        if (n == UV_EOF) {
             s->flags |= SOCK_EOF;
-        else
+        } else {
             s->flags |= SOCK_ERROR;
+            s->err = (int)n;
+        }
         if (s->flags & SOCK_TLS)
             sock_pump(s); /* plaintext already buffered in SSL still counts */
         if (s->ev->on_data)

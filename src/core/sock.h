@@ -62,6 +62,7 @@ struct sock {
     const struct sock_events *ev;
     void *owner;
     unsigned flags;
+    int err; /* the libuv error that set SOCK_ERROR on the socket (reset, broken pipe), or 0 */
     SSL *ssl;
     /* ciphertext read from the socket, not yet taken by OpenSSL: a slice of the loop's
      * read buffer during a read, or <_rpend> (owned) when OpenSSL left some for later */

@@ -233,8 +233,15 @@ void relay_upstream_failed(struct upstream *u, enum upstream_failure why)
     case UPF_RESPONSE_TIMEOUT:
         snprintf(detail, sizeof(detail), "the backend server %s did not answer in time", url);
         break;
-    default:
-        snprintf(detail, sizeof(detail), "the backend server %s closed the connection", url);
+    default: {
+        char what[96] = "closed the connection";
+        if (u->sock.err)
+            snprintf(what, sizeof(what), "broke the connection (%s)", uv_strerror(u->sock.err));
+        snprintf(detail, sizeof(detail), "the backend server %s %s", url, what);
+        log_msg("warn", "backend '%s' server %s %s before answering %s%s (%s connection, %s)",
+                b->cfg->name, url, what, ex->method, ex->retried ? " on its retry" : "",
+                u->reused ? "pooled" : "new", u->got ? "part of a head received" : "nothing received");
+    }
     }
     if (why == UPF_CONNECT_TIMEOUT || why == UPF_RESPONSE_TIMEOUT)
         fail(c, 504, "GatewayTimeout", detail);

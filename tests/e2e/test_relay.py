@@ -93,14 +93,52 @@ def metric(text, name):
     return int(m.group(1))
 
 
+class ResettingBackend:
+    """Reads one request head per connection, then resets the connection (SO_LINGER 0):
+    a backend process that crashed with the request in hand."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.settimeout(5)
+            data = b""
+            try:
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            except OSError:
+                pass
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    def stop(self):
+        self.sock.close()
+
+
 class RelayTest(CertgateTestCase):
     @classmethod
     def setUpClass(cls):
         cls.be = cls.class_backend()
+        cls.resetter = ResettingBackend()
+        cls.addClassCleanup(cls.resetter.stop)
         ports = [free_port() for _ in range(7)]
         cls.tls, cls.plain, cls.hs, cls.idle, cls.lim, cls.mtls, cls.admin = ports
         pools = routes(("/bad/", "bad"), ("/pool1/", "pool1"), ("/pool2/", "pool2"),
-                       ("/pool3/", "pool3"), ("/", "app"))
+                       ("/pool3/", "pool3"), ("/reset/", "reset"), ("/", "app"))
         cfg = config(
             [
                 listener("tls", cls.tls, "ignore", routes=pools),
@@ -116,6 +154,7 @@ class RelayTest(CertgateTestCase):
         # Own pools, so that which backend connection a request lands on is known.
         for name in ("bad", "pool1", "pool2", "pool3"):
             cfg["backends"][name] = {"servers": [cls.be.url]}
+        cfg["backends"]["reset"] = {"servers": [cls.resetter.url]}
         cls.cg = cls.class_certgate(cfg, ports)
 
     def setUp(self):
@@ -317,7 +356,34 @@ class RelayTest(CertgateTestCase):
             res = c.read_response(timeout=5)
         self.assertIsNotNone(res)
         self.assertJsonError(res, 502, "BadGateway")
+        self.assertEqual(res.json()["detail"],
+                         f"the backend server {self.be.url} closed the connection")
         self.assertEqual(self.be.only().target, "/bad/drop")  # a new connection: no retry
+        self.assertLogged(f"backend 'bad' server {self.be.url} closed the connection before "
+                          "answering GET (new connection, nothing received)")
+
+    def test_backend_resetting_the_connection_gets_502_that_says_so(self):
+        before = self.resetter.accepted
+        with RawConn(self.plain) as c:
+            c.send(get("/reset/x"))
+            res = c.read_response(timeout=5)
+        self.assertIsNotNone(res)
+        self.assertJsonError(res, 502, "BadGateway")
+        self.assertEqual(res.json()["detail"], f"the backend server {self.resetter.url} broke "
+                         "the connection (connection reset by peer)")
+        self.assertEqual(self.resetter.accepted - before, 1)  # sent once, never again
+        self.assertLogged(f"backend 'reset' server {self.resetter.url} broke the connection "
+                          "(connection reset by peer) before answering GET (new connection, "
+                          "nothing received)")
+
+    def assertLogged(self, text, timeout=3.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            err = self.cg.stderr_path.read_text(errors="replace")
+            if text in err or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertIn(text, err)
 
     def test_oversized_backend_response_head_gets_502(self):
         with RawConn(self.plain) as c:
