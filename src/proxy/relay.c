@@ -240,7 +240,8 @@ void relay_upstream_failed(struct upstream *u, enum upstream_failure why)
         snprintf(detail, sizeof(detail), "the backend server %s %s", url, what);
         log_msg("warn", "backend '%s' server %s %s before answering %s%s (%s connection, %s)",
                 b->cfg->name, url, what, ex->method, ex->retried ? " on its retry" : "",
-                u->reused ? "pooled" : "new", u->got ? "part of a head received" : "nothing received");
+                u->reused ? "pooled" : "new",
+                u->got ? "part of a head received" : "nothing received");
     }
     }
     if (why == UPF_CONNECT_TIMEOUT || why == UPF_RESPONSE_TIMEOUT)
