@@ -37,8 +37,13 @@ $(BUILD)/libcertgate.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libcertgate.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ -lssl -lcrypto
+# the ABI version is the SONAME's number: bump LIB_SOVERSION when a public struct or
+# signature in include/certgate/ changes incompatibly
+LIB_SOVERSION := 0
+$(BUILD)/libcertgate.so.$(LIB_SOVERSION): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libcertgate.so.$(LIB_SOVERSION) $(LDFLAGS) -o $@ $^ -lssl -lcrypto
+$(BUILD)/libcertgate.so: $(BUILD)/libcertgate.so.$(LIB_SOVERSION)
+	ln -sf $(notdir $<) $@
 
 $(BUILD)/certgate: $(MAIN_OBJ) $(APP_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -144,7 +149,9 @@ INST_DOCS  := README.md $(sort $(wildcard docs/*.md)) deploy/systemd/certgate.lo
 install: all
 	$(INSTALL) -D -m 0755 $(BUILD)/certgate $(DESTDIR)$(BINDIR)/certgate
 	$(INSTALL) -D -m 0644 $(BUILD)/libcertgate.a $(DESTDIR)$(LIBDIR)/libcertgate.a
-	$(INSTALL) -D -m 0755 $(BUILD)/libcertgate.so $(DESTDIR)$(LIBDIR)/libcertgate.so
+	$(INSTALL) -D -m 0755 $(BUILD)/libcertgate.so.$(LIB_SOVERSION) \
+	    $(DESTDIR)$(LIBDIR)/libcertgate.so.$(LIB_SOVERSION)
+	ln -sf libcertgate.so.$(LIB_SOVERSION) $(DESTDIR)$(LIBDIR)/libcertgate.so
 	$(INSTALL) -D -m 0644 -t $(DESTDIR)$(INCLUDEDIR)/certgate $(INST_HDRS)
 	$(INSTALL) -D -m 0644 -t $(DESTDIR)$(DOCDIR) $(INST_DOCS)
 	@mkdir -p $(BUILD)
@@ -154,7 +161,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/certgate $(DESTDIR)$(LIBDIR)/libcertgate.a \
-	    $(DESTDIR)$(LIBDIR)/libcertgate.so $(DESTDIR)$(UNITDIR)/certgate.service
+	    $(DESTDIR)$(LIBDIR)/libcertgate.so $(DESTDIR)$(LIBDIR)/libcertgate.so.$(LIB_SOVERSION) \
+	    $(DESTDIR)$(UNITDIR)/certgate.service
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/certgate/,$(notdir $(INST_HDRS)))
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INST_DOCS)))
 	rmdir $(DESTDIR)$(INCLUDEDIR)/certgate $(DESTDIR)$(DOCDIR) 2>/dev/null || true

@@ -23,5 +23,15 @@ for bin in "$build/examples/judge" "$build/examples/judge-shared"; do
         fi
     done
 done
+# the shared library names its ABI (SONAME) and programs link against that name
+soname=$(readelf -d "$build/libcertgate.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+if [ "$soname" != libcertgate.so.0 ]; then
+    echo "lib-check: libcertgate.so has SONAME '$soname', want libcertgate.so.0" >&2
+    fail=1
+fi
+if ! readelf -d "$build/examples/judge-shared" | grep -q 'NEEDED.*\[libcertgate\.so\.0\]'; then
+    echo "lib-check: judge-shared does not need libcertgate.so.0" >&2
+    fail=1
+fi
 [ $fail = 0 ] && echo "lib-check: ok (static and shared libcertgate)"
 exit $fail

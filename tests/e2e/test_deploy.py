@@ -83,7 +83,7 @@ class InstallTest(unittest.TestCase):
         docs = ["README.md", "certgate.logrotate"] + [p.name for p in (REPO / "docs").glob("*.md")]
         return sorted(
             ["usr/bin/certgate", "usr/lib/libcertgate.a", "usr/lib/libcertgate.so",
-             "usr/lib/systemd/system/certgate.service"]
+             "usr/lib/libcertgate.so.0", "usr/lib/systemd/system/certgate.service"]
             + [f"usr/include/certgate/{h}" for h in headers]
             + [f"usr/share/doc/certgate/{d}" for d in docs]
         )
@@ -98,13 +98,15 @@ class InstallTest(unittest.TestCase):
 
     def test_02_modes_and_contents(self):
         d = self.dest / "usr"
-        modes = {"bin/certgate": 0o755, "lib/libcertgate.so": 0o755, "lib/libcertgate.a": 0o644,
+        modes = {"bin/certgate": 0o755, "lib/libcertgate.so.0": 0o755, "lib/libcertgate.a": 0o644,
                  "include/certgate/certgate.h": 0o644, "share/doc/certgate/deployment.md": 0o644,
                  "lib/systemd/system/certgate.service": 0o644}
         for rel, mode in modes.items():
             with self.subTest(file=rel):
                 self.assertEqual(oct((d / rel).stat().st_mode & 0o7777), oct(mode))
         self.assertEqual((d / "bin/certgate").read_bytes(), (build_dir() / "certgate").read_bytes())
+        # the link name for -lcertgate points at the file named by the SONAME
+        self.assertEqual(os.readlink(d / "lib/libcertgate.so"), "libcertgate.so.0")
         for h in (REPO / "include" / "certgate").glob("*.h"):
             self.assertEqual((d / "include/certgate" / h.name).read_bytes(), h.read_bytes())
 
