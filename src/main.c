@@ -50,7 +50,7 @@ static const char help_run[] =
     "\n"
     "With a config file (docs/config.md):\n"
     "  -c, --config FILE      the YAML config; relative paths in it are relative to it\n"
-    "  --workers N            worker threads, 1-256 (default: the file's workers, else one\n"
+    "  --workers N            worker threads, 1-1024 (default: the file's workers, else one\n"
     "                         per core)\n"
     "\n"
     "Quick mode, one listener named main and no file (--flag VALUE or --flag=VALUE):\n"
@@ -166,8 +166,8 @@ static int split_args(int argc, char **argv, const char **file, int *workers, ch
         } else if (workers && !strcmp(argv[i], "--workers") && i + 1 < argc) {
             char *end;
             long n = strtol(argv[++i], &end, 10);
-            if (*end || n < 1 || n > 256) {
-                fprintf(stderr, "--workers: expected a number from 1 to 256\n");
+            if (*end || n < 1 || n > CFG_MAX_WORKERS) {
+                fprintf(stderr, "--workers: expected a number from 1 to %d\n", CFG_MAX_WORKERS);
                 return -1;
             }
             *workers = (int)n;

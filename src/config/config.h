@@ -4,6 +4,9 @@
 
 #include "config/config_types.h"
 
+/* The most worker threads `workers:` and `--workers` accept. */
+#define CFG_MAX_WORKERS 1024
+
 /* An error found while loading: "file:line:column: message". */
 struct cfg_error {
     char msg[512];

@@ -12,8 +12,6 @@
 #include "config/config_internal.h"
 #include "tls/tls_keys.h"
 
-#define MAX_WORKERS 1024
-
 int ld_error(struct loader *ld, const struct yt_node *at, const char *fmt, ...)
 {
     size_t size = sizeof(ld->err->msg);
@@ -423,7 +421,7 @@ static int h_workers(struct loader *ld, const struct yt_node *key, const struct 
 {
     long v = 0;
 
-    if (ld_whole(ld, key, val, 1, MAX_WORKERS, &v))
+    if (ld_whole(ld, key, val, 1, CFG_MAX_WORKERS, &v))
         return -1;
     ((struct config *)obj)->workers = (int)v;
     return 0;

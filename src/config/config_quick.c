@@ -11,8 +11,6 @@
 
 #include "config/config_internal.h"
 
-#define MAX_WORKERS 1024
-
 /* The flags as given; strings are borrowed from argv. */
 struct quick {
     const char *listen, *cert, *key, *pkcs12, *password_env, *password_file;
@@ -353,9 +351,9 @@ static int parse_workers(const char *s, int *out, struct cfg_error *err)
     char *end;
     long v = strtol(s, &end, 10);
 
-    if (s[0] < '0' || s[0] > '9' || *end || v < 1 || v > MAX_WORKERS)
-        return qerr(err, "--workers", "expected a whole number from 1 to %d, got '%s'", MAX_WORKERS,
-                    s);
+    if (s[0] < '0' || s[0] > '9' || *end || v < 1 || v > CFG_MAX_WORKERS)
+        return qerr(err, "--workers", "expected a whole number from 1 to %d, got '%s'",
+                    CFG_MAX_WORKERS, s);
     *out = (int)v;
     return 0;
 }

@@ -1,6 +1,9 @@
 """The command line (SPEC §7): `certgate check` and quick mode."""
 
+import subprocess
+
 from harness import (
+    BINARY,
     CertgateTestCase,
     certgate_check,
     config,
@@ -9,6 +12,7 @@ from harness import (
     key,
     listener,
     pem,
+    scratch,
     to_yaml,
 )
 
@@ -139,3 +143,29 @@ class QuickModeTest(CertgateTestCase):
         doc = res.json()
         self.assertEqual(doc["client"]["verify"], "SUCCESS")
         self.assertEqual(doc["client"]["subject"], "CN=Valid Client,OU=Demo Clients,O=APIM Sample")
+
+
+class WorkersFlagTest(CertgateTestCase):
+    """--workers N takes the same range as the file's `workers:` (1-1024)."""
+
+    def run_bad(self, value):
+        port = free_port()
+        d = scratch("workers")
+        cfg = d / "c.yaml"
+        cfg.write_text(to_yaml(config([listener("mtls", port, "require")])))
+        return subprocess.run([BINARY, "run", "-c", str(cfg), "--workers", value],
+                              capture_output=True, text=True, timeout=30)
+
+    def test_out_of_range_is_refused_with_the_range(self):
+        for value in ("0", "1025", "2x"):
+            with self.subTest(value=value):
+                r = self.run_bad(value)
+                self.assertEqual(r.returncode, 1, r.stderr)  # as a config error
+                self.assertEqual(r.stderr.splitlines()[0],
+                                 "--workers: expected a number from 1 to 1024")
+
+    def test_more_than_256_workers_serve(self):
+        port = free_port()
+        self.certgate(config([listener("mtls", port, "require")]), [port], workers=300)
+        res = curl(f"https://localhost:{port}/w", client="valid-client")
+        self.assertEqual(res.status, 200, res)
