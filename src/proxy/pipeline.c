@@ -199,10 +199,27 @@ void proxy_on_timeout(struct conn *c)
     conn_close(c, 0);
 }
 
+/* The route's response counter and the listener's duration histogram. */
+static void count_response(struct conn *c)
+{
+    struct exchange *ex = &c->ex;
+    if (ex->status >= 100 && ex->status < 600) {
+        if (ex->route && c->l->route_m)
+            atomic_fetch_add(
+                &c->l->route_m[ex->route - c->l->cfg->routes]->responses[ex->status / 100], 1);
+    }
+    hist_observe(c->l->request_hist, (conn_now(c) - ex->start_ms) * 1000u);
+}
+
 void proxy_on_close(struct conn *c)
 {
     if (c->ex.up)
         relay_abort(c);
+    if (c->ex.tunnel) { /* a WebSocket's line is written when it ends: bytes and duration */
+        c->ex.tunnel = 0;
+        count_response(c);
+        log_access(c);
+    }
 }
 
 void proxy_exchange_free(struct conn *c)
@@ -217,12 +234,7 @@ void proxy_exchange_free(struct conn *c)
 void proxy_response_done(struct conn *c)
 {
     struct exchange *ex = &c->ex;
-    if (ex->status >= 100 && ex->status < 600) {
-        if (ex->route && c->l->route_m)
-            atomic_fetch_add(
-                &c->l->route_m[ex->route - c->l->cfg->routes]->responses[ex->status / 100], 1);
-    }
-    hist_observe(c->l->request_hist, (conn_now(c) - ex->start_ms) * 1000u);
+    count_response(c);
     log_access(c);
     int again = ex->keep_alive && !ex->close_after && ex->req_done && !c->w->draining &&
                 !(c->sock.flags & SOCK_ERROR) &&

@@ -16,6 +16,7 @@ import threading
 import time
 
 import prom
+from upstreams import WebSocketEcho, ws_roundtrip
 from harness import (
     ASAN,
     BINARY,
@@ -826,6 +827,29 @@ class AccessLogTest(CertgateTestCase):
         self.assertClient(line, "expired-client")
         self.assertNotIn("upstream", line)
         self.assertNothingReached(self.be)
+
+    def test_websocket_line_is_written_when_the_tunnel_ends(self):
+        ws = WebSocketEcho().start()
+        self.addCleanup(ws.stop)
+        port = free_port()
+        cfg = config([listener("mtls", port, "require", backend="ws")], log={"access": "stdout"})
+        cfg["backends"]["ws"] = {"servers": [ws.url]}
+        cg = self.certgate(cfg, [port])
+        msgs = ["a" * 100, bytes(5000)]
+        res = ws_roundtrip(port, "/ws/line", msgs, client="valid-client")
+        self.assertEqual((res.status, res.echoed, res.close_code), (101, msgs, 1000), res)
+        lines = access_lines(cg.stdout_path, "/ws/line")
+        self.assertEqual(len(lines), 1, lines)
+        line = lines[0]
+        expect = {"listener": "mtls", "verdict": "OK", "method": "GET", "target": "/ws/line",
+                  "status": 101, "upstream": ws.url}
+        self.assertEqual({k: line.get(k) for k in expect}, expect, line)
+        # the frames both ways (masked from the client: 6 or 8 bytes of header each)
+        self.assertGreaterEqual(line["bytes_in"], 5100 + 6 + 8)
+        self.assertLess(line["bytes_in"], 5200)
+        self.assertGreaterEqual(line["bytes_out"], 5100 + 2 + 4)
+        self.assertLess(line["bytes_out"], 5200)
+        self.assertClient(line, "valid-client")
 
     def test_local_answer_has_no_upstream(self):
         out = self.request("-tls1_3", "/echo/x")
