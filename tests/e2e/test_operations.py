@@ -992,6 +992,29 @@ class ReadinessTest(CertgateTestCase):
 
 
 class LogFilesTest(CertgateTestCase):
+    def test_level_filters_the_error_log(self):
+        """log.level: info keeps everything, warn drops the info lines, error drops the
+        rejections and backend warnings too."""
+        be = self.backend()
+        for level, want in (("info", {"info", "warn"}), ("warn", {"warn"}), ("error", set())):
+            with self.subTest(level=level):
+                port = free_port()
+                errors = scratch("level") / "errors.log"
+                cg = self.certgate(config([listener("mtls", port, "require")], be.url,
+                                          log={"errors": str(errors), "level": level}), [port])
+                res = curl(f"https://localhost:{port}/drop", client="valid-client")
+                self.assertEqual(res.status, 502, res)  # the backend hung up: a warn line
+                res = curl(f"https://localhost:{port}/x", client="expired-client")
+                self.assertEqual(res.status, 401, res)  # a rejection: a warn line
+                cg.stop()  # "stopped" (info) is the last line; the file is complete
+                lines = json_lines(errors, strict=False)
+                self.assertEqual({ln.get("level") for ln in lines}, want, lines)
+                msgs = " ".join(str(ln) for ln in lines)
+                self.assertEqual("certgate running with" in msgs, "info" in want, msgs)
+                self.assertEqual("closed the connection before answering GET" in msgs,
+                                 "warn" in want, msgs)
+                self.assertEqual("ClientCertificateExpired" in msgs, "warn" in want, msgs)
+
     def test_sigusr1_reopens_access_and_error_logs_after_rotation(self):
         be = self.backend()
         port = free_port()
