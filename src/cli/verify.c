@@ -19,7 +19,9 @@
 #include "certgate/certgate.h"
 #include "certgate/ocsp.h"
 #include "certgate/policy.h"
+#include "cli/verify_crl_fetch.h"
 #include "cli/verify_ocsp.h"
+#include "cli/verify_revocation.h"
 #include "config/config.h"
 
 #define EXIT_ACCEPTED 0
@@ -39,8 +41,8 @@ struct verify_opts {
     struct strv ca, untrusted, issuer, crl, allow[CERTGATE_ALLOW_COUNT];
     const char *at, *depth, *eku, *min_rsa, *min_ec, *config, *policy, *cert;
     const char *ocsp; /* "" for --ocsp alone (the leaf's responder), else its URL */
-    const char *ocsp_timeout;
-    int weak, json, help, ocsp_get;
+    const char *ocsp_timeout, *crl_timeout;
+    int weak, json, help, ocsp_get, crl_fetch;
 };
 
 /* FLAG_OPT: a value only as --flag=VALUE, or as the next argument when that holds "://" */
@@ -59,6 +61,8 @@ static const struct flag flags[] = {
     {"--issuer", FLAG_MANY, OPT(issuer)},
     {"--at", FLAG_ONE, OPT(at)},
     {"--crl", FLAG_MANY, OPT(crl)},
+    {"--crl-fetch", FLAG_SWITCH, OPT(crl_fetch)},
+    {"--crl-timeout", FLAG_ONE, OPT(crl_timeout)},
     {"--ocsp", FLAG_OPT, OPT(ocsp)},
     {"--ocsp-timeout", FLAG_ONE, OPT(ocsp_timeout)},
     {"--ocsp-get", FLAG_SWITCH, OPT(ocsp_get)},
@@ -86,8 +90,8 @@ static const char usage_line[] =
 
 static const char usage_full[] =
     "usage: certgate verify [--ca roots.pem]... [--untrusted chain.pem]... [--issuer DN|file]...\n"
-    "         [--at 2024-02-02T08:00:00Z] [--crl file]... [--ocsp [URL]] [--ocsp-timeout 5s]\n"
-    "         [--ocsp-get] [--depth N]\n"
+    "         [--at 2024-02-02T08:00:00Z] [--crl file]... [--crl-fetch] [--crl-timeout 5s]\n"
+    "         [--ocsp [URL]] [--ocsp-timeout 5s] [--ocsp-get] [--depth N]\n"
     "         [--eku clientAuth|serverAuth|any|none] [--allow-sha1 X] [--allow-sha256 X]\n"
     "         [--allow-cn X] [--allow-san-dns X] [--allow-san-uri X] [--allow-san-email X]\n"
     "         [--allow-ou X] [--allow-serial X] [--min-rsa-bits N] [--min-ec-bits N]\n"
@@ -114,6 +118,10 @@ static const char help_text[] =
     "\n"
     "Revocation:\n"
     "  --crl FILE             + PEM or DER CRLs; given at all, the leaf's issuer must have one\n"
+    "  --crl-fetch            fetch the leaf's CRL from its first http:// CRL distribution\n"
+    "                         point, as crl_fetch: true does; it must be signed by the issuer\n"
+    "                         from the built chain, and joins the revocation check\n"
+    "  --crl-timeout D        500ms, 5s (default), up to 10m; needs --crl-fetch\n"
     "  --ocsp [URL]           ask the certificate's OCSP responder (its authorityInfoAccess),\n"
     "                         or URL (http:// only, as --ocsp URL or --ocsp=URL), with the\n"
     "                         issuer from the built chain; the answer joins the revocation\n"
@@ -615,7 +623,8 @@ struct verdict {
     char detail[600];
 };
 
-/* The sentence of check <c>: the report's, or <rev_line> (non-NULL with --ocsp) for revocation. */
+/* The sentence of check <c>: the report's, or <rev_line> (non-NULL with --ocsp or --crl-fetch)
+ * for revocation. */
 static const char *line_of(const struct certgate_report *rep, int c, const char *rev_line)
 {
     return c == CERTGATE_CHECK_REVOCATION && rev_line != NULL ? rev_line : rep->detail[c];
@@ -706,6 +715,7 @@ struct verify_run {
     STACK_OF(X509) *presented;
     struct certgate_identity id;
     struct verify_ocsp q;
+    struct verify_crl_fetch f;
     char rev_line[1100]; /* the revocation check's sentence, when it outgrows the report's */
     int rev_line_set;
 };
@@ -772,6 +782,16 @@ static int prepare(struct verify_run *r, int argc, char **argv, time_t *at)
             r->q.timeout_ms = rv->ocsp_timeout_ms < 600000 ? (int)rv->ocsp_timeout_ms : 600000;
         r->q.nonce = rv->ocsp_nonce;
     }
+    /* crl_fetch: true fetches as the gateway does; --crl-timeout still wins */
+    if (r->cp && r->cp->revocation.mode == REV_CRL && r->cp->revocation.crl_fetch)
+        r->o.crl_fetch = 1;
+    if (verify_crl_fetch_flags(&r->f, r->o.crl_fetch, r->o.crl_timeout, err, sizeof(err)))
+        return fail(USAGE, "%s", err);
+    if (r->cp && r->cp->revocation.crl_fetch && !r->o.crl_timeout &&
+        r->cp->revocation.crl_timeout_ms)
+        r->f.timeout_ms = r->cp->revocation.crl_timeout_ms < 600000
+                              ? (int)r->cp->revocation.crl_timeout_ms
+                              : 600000;
     if ((rc = build_spec(&r->o, r->cp, &r->spec, &r->own)))
         return rc;
     if ((rc = read_cert_file(r->o.cert, &r->leaf, &r->presented)))
@@ -784,24 +804,29 @@ static int prepare(struct verify_run *r, int argc, char **argv, time_t *at)
     return 0;
 }
 
-/* The verdict again through the judgement: the OCSP answer folded into the revocation check,
- * and the policy's fail: open applied as the gateway applies it (src/proxy/verdict.c). */
+/* The verdict again through the judgement: the fetched CRL's and the OCSP answer folded into
+ * the revocation check, and the policy's fail: open applied as the gateway applies it
+ * (src/proxy/verdict.c). */
 static void revocation_verdict(struct verify_run *r, time_t at, struct certgate_report *rep,
                                struct verdict *v)
 {
     struct certgate_judgement j;
     STACK_OF(X509) *chain = NULL;
+    const char *decided = NULL; /* the whole sentence of the source that set j.revocation */
     size_t used;
-    int decided = 0;
 
     if (certgate_policy_judge(r->policy, r->leaf, r->presented, &j, NULL, &chain) != 0)
         return; /* the engine's verdict stands */
     snprintf(r->rev_line, sizeof(r->rev_line), "%s", rep->detail[CERTGATE_CHECK_REVOCATION]);
     r->rev_line_set = 1;
-    if (r->o.ocsp)
-        decided = verify_ocsp_apply(&r->q, r->leaf, chain, r->id.subject, at, &j,
-                                    &rep->outcome[CERTGATE_CHECK_REVOCATION], r->rev_line,
-                                    sizeof(r->rev_line));
+    if (r->o.crl_fetch && verify_crl_fetch_apply(&r->f, r->leaf, chain, r->id.subject, at, &j,
+                                                 &rep->outcome[CERTGATE_CHECK_REVOCATION],
+                                                 r->rev_line, sizeof(r->rev_line)))
+        decided = r->f.detail;
+    if (r->o.ocsp && verify_ocsp_apply(&r->q, r->leaf, chain, r->id.subject, at, &j,
+                                       &rep->outcome[CERTGATE_CHECK_REVOCATION], r->rev_line,
+                                       sizeof(r->rev_line)))
+        decided = r->q.res.detail;
     if (j.revocation == CERTGATE_REVOCATION_UNKNOWN && r->cp && r->cp->revocation.fail_open) {
         j.revocation = CERTGATE_OK;
         j.crl_this_update = j.crl_next_update = 0;
@@ -811,7 +836,7 @@ static void revocation_verdict(struct verify_run *r, time_t at, struct certgate_
     }
     v->reason = certgate_judgement_at(&j, at, v->detail, sizeof(v->detail));
     if (decided && v->reason == j.revocation && strcmp(v->detail, j.revocation_detail) == 0)
-        snprintf(v->detail, sizeof(v->detail), "%s", r->q.res.detail);
+        verify_copy_cut(v->detail, sizeof(v->detail), decided);
     sk_X509_pop_free(chain, X509_free);
 }
 
@@ -838,7 +863,7 @@ int cli_verify(int argc, char **argv)
     v.reason = certgate_policy_evaluate(r.policy, r.leaf, r.presented, at, &rep, v.detail,
                                         sizeof(v.detail));
     explain_skips(&rep, &r.spec);
-    if (r.o.ocsp || (r.cp && r.cp->revocation.fail_open))
+    if (r.o.ocsp || r.o.crl_fetch || (r.cp && r.cp->revocation.fail_open))
         revocation_verdict(&r, at, &rep, &v);
     if (v.reason == CERTGATE_OK && !v.detail[0])
         snprintf(v.detail, sizeof(v.detail), "no check failed");

@@ -2,35 +2,17 @@
  * into the revocation check. The daemon will ask the same questions without blocking. */
 #include "cli/verify_ocsp.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
-
-#define TIMEOUT_MAX_MS 600000 /* --ocsp-timeout: 10 minutes at most */
-
-/* snprintf("%s") that never leaves half a UTF-8 sequence at a cut. */
-static void copy_cut(char *dst, size_t len, const char *src)
-{
-    size_t n = strlen(src);
-
-    if (n >= len) {
-        n = len - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
+#include "cli/verify_revocation.h"
 
 int verify_ocsp_flags(struct verify_ocsp *q, const char *url, const char *timeout, int get,
                       char *err, size_t errlen)
 {
     struct certgate_ocsp_url u;
     char why[256];
-    uint64_t ms;
 
     q->timeout_ms = VERIFY_OCSP_TIMEOUT_MS;
     q->get = get;
@@ -47,16 +29,9 @@ int verify_ocsp_flags(struct verify_ocsp *q, const char *url, const char *timeou
         }
         q->url = url;
     }
-    if (timeout != NULL) {
-        if (config_parse_duration(timeout, &ms) != 0 || ms < 1 || ms > TIMEOUT_MAX_MS) {
-            snprintf(err, errlen,
-                     "--ocsp-timeout: expected a duration from 1ms to 10m, such as 500ms or 5s, "
-                     "got '%s'",
-                     timeout);
-            return -1;
-        }
-        q->timeout_ms = (int)ms;
-    }
+    if (timeout != NULL &&
+        verify_timeout_parse("--ocsp-timeout", timeout, &q->timeout_ms, err, errlen) != 0)
+        return -1;
     return 0;
 }
 
@@ -94,13 +69,10 @@ void verify_ocsp_json(FILE *f, const struct verify_ocsp *q, void (*str)(FILE *, 
 
 static void none_asked(struct verify_ocsp *q, const char *subject, const char *why)
 {
-    char buf[2048];
-
     memset(&q->res, 0, sizeof(q->res));
     q->res.status = CERTGATE_OCSP_ERROR;
     q->res.revocation_reason = -1;
-    snprintf(buf, sizeof(buf), "revocation status of '%s' is unknown: %s", subject, why);
-    copy_cut(q->res.detail, sizeof(q->res.detail), buf);
+    verify_revocation_unknown(q->res.detail, sizeof(q->res.detail), subject, why);
 }
 
 /* Ask the responder about <leaf> issued by <issuer>; q->res gets the answer or why none. */
@@ -132,33 +104,18 @@ int verify_ocsp_apply(struct verify_ocsp *q, X509 *leaf, STACK_OF(X509) *chain, 
                       time_t at, struct certgate_judgement *j, enum certgate_outcome *outcome,
                       char *line, size_t line_len)
 {
-    int crl = *outcome != CERTGATE_SKIPPED, good, decided = 0;
-    char buf[2048];
-
     if (chain == NULL) {
         /* the chain check fails the certificate anyway */
-        if (!crl)
-            copy_cut(line, line_len,
-                     "OCSP not asked: without a chain to a trusted CA there is "
-                     "no issuer to ask about");
+        if (*outcome == CERTGATE_SKIPPED)
+            verify_copy_cut(line, line_len,
+                            "OCSP not asked: without a chain to a trusted CA there is "
+                            "no issuer to ask about");
         return 0;
     }
     if (sk_X509_num(chain) < 2)
         none_asked(q, subject, "it is its own trust anchor, so no issuer answers for it");
     else
         ask(q, leaf, sk_X509_value(chain, 1), subject, at);
-    good = q->res.status == CERTGATE_OCSP_GOOD;
-    if ((q->res.status == CERTGATE_OCSP_REVOKED && j->revocation != CERTGATE_REVOKED) ||
-        (!good && j->revocation == CERTGATE_OK)) {
-        j->revocation = certgate_ocsp_reason(q->res.status);
-        copy_cut(j->revocation_detail, sizeof(j->revocation_detail), q->res.detail);
-        decided = 1;
-    }
-    if (crl)
-        snprintf(buf, sizeof(buf), "%s; %s", line, q->res.detail);
-    else
-        snprintf(buf, sizeof(buf), "%s", q->res.detail);
-    copy_cut(line, line_len, buf);
-    *outcome = (crl && *outcome == CERTGATE_FAIL) || !good ? CERTGATE_FAIL : CERTGATE_PASS;
-    return decided;
+    return verify_revocation_fold(certgate_ocsp_reason(q->res.status), q->res.detail, j, outcome,
+                                  line, line_len);
 }

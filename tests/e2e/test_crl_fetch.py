@@ -1,14 +1,19 @@
 """CRLs fetched from the client certificate's CRL distribution point (issue 5):
 `revocation: {mode: crl, crl_fetch: true}`. A PKI of its own, made with
 `openssl ca`, whose clients name http://127.0.0.1:<port>/ca.crl; the CRL is made
-with `openssl ca -gencrl` and served by a small counting HTTP server."""
+with `openssl ca -gencrl` and served by a small counting HTTP server. The same
+PKI and server drive `certgate verify --crl-fetch` (VerifyCrlFetchTest)."""
 
+import datetime
+import json
 import subprocess
 import threading
 import time
+import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness import (
+    BINARY,
     CertgateTestCase,
     config,
     curl,
@@ -110,11 +115,13 @@ class CrlServer:
         self.status = 200
         self.delay = 0.0
         self.fetches = 0
+        self.requests = []  # request lines, in order
         srv_self = self
 
         class H(BaseHTTPRequestHandler):
             def do_GET(self):
                 srv_self.fetches += 1
+                srv_self.requests.append(self.requestline)
                 if srv_self.delay:
                     time.sleep(srv_self.delay)
                 if self.path != "/ca.crl" or srv_self.status != 200:
@@ -281,3 +288,227 @@ class CrlFetchTest(CertgateTestCase):
             time.sleep(0.2)
         self.assertEqual(status, 401)
         self.assertGreaterEqual(srv.fetches, 2)
+
+
+# --- certgate verify --crl-fetch ------------------------------------------------
+
+
+def _iso(when, fmt):
+    return datetime.datetime.strptime(when, fmt).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class VerifyCrlFetchTest(unittest.TestCase):
+    """`certgate verify --crl-fetch`: the CRL of the leaf's distribution point,
+    fetched once per run (the server counts the GETs), its answer on the
+    revocation line and in the verdict, exactly; and the exit status."""
+
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.crl_port = free_port()
+        cls.pki = CrlPki(cls.crl_port)
+        d = cls.pki.dir
+        cls.url = cls.pki.url
+        cls.crl_file = d / "ca-file.crl"  # the same CRL, for --crl FILE
+        cls.crl_file.write_bytes(cls.pki.crl)
+        out = subprocess.run(["openssl", "crl", "-inform", "DER", "-noout", "-nextupdate"],
+                             input=cls.pki.crl, capture_output=True, check=True,
+                             timeout=10).stdout.decode()
+        cls.next_update = _iso(out.strip().split("=", 1)[1], "%b %d %H:%M:%S %Y GMT")
+        (line,) = [ln for ln in (d / "ca" / "index.txt").read_text().splitlines()
+                   if ln.endswith("/CN=CRL revoked client")]
+        when, why = line.split("\t")[2].split(",")
+        cls.revoked_on = _iso(when, "%y%m%d%H%M%SZ")
+        assert why == "keyCompromise", line
+
+    def serve(self, body=None):
+        s = CrlServer(self.crl_port, self.pki.crl if body is None else body)
+        self.addCleanup(s.stop)
+        return s
+
+    def verify(self, *args, cert, ca="ca.pem", rc, timeout=30):
+        argv = [BINARY, "verify", "--ca", str(self.pki.dir / ca), *args, self.pki.client(cert)[0]]
+        started = time.monotonic()
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        r.took = time.monotonic() - started
+        report = f"$ {' '.join(argv)}\nexit {r.returncode}\n{r.stdout}{r.stderr}"
+        self.assertEqual((r.returncode, r.stderr), (rc, ""), report)
+        if "--json" not in args:
+            rev = [ln for ln in r.stdout.splitlines() if ln.startswith("revocation  ")]
+            verdict = [ln for ln in r.stdout.splitlines() if ln.startswith("verdict     ")]
+            self.assertEqual((len(rev), len(verdict)), (1, 1), report)
+            r.rev, r.verdict = rev[0], verdict[0]
+        return r
+
+    def assertRejected(self, r, reason, sentence, line=None):
+        self.assertEqual((r.rev, r.verdict),
+                         (f"revocation  FAIL  {line or sentence}",
+                          f"verdict     REJECTED {reason} 401: {sentence}"))
+
+    def subject(self, name):
+        return f"CN=CRL {name} client"
+
+    def good_sentence(self, name="good", fetched=True):
+        s = (f"certificate '{self.subject(name)}' is not on the CRL of 'CN=CRL Test CA' "
+             f"(next update {self.next_update}")
+        return s + (f", fetched from {self.url})" if fetched else ")")
+
+    def revoked_sentence(self, fetched=True):
+        s = (f"certificate '{self.subject('revoked')}' was revoked on {self.revoked_on} "
+             "(keyCompromise) according to the CRL of 'CN=CRL Test CA'")
+        return s + (f" (fetched from {self.url})" if fetched else "")
+
+    def unknown(self, rest, name="good"):
+        return f"revocation status of '{self.subject(name)}' is unknown: {rest}"
+
+    def test_good_client_is_not_on_the_fetched_crl(self):
+        srv = self.serve()
+        r = self.verify("--crl-fetch", cert="good", rc=0)
+        self.assertEqual((r.rev, r.verdict),
+                         (f"revocation  PASS  {self.good_sentence()}", "verdict     ACCEPTED"))
+        self.assertEqual(srv.requests, ["GET /ca.crl HTTP/1.1"])
+
+    def test_revoked_client_is_refused_with_its_reason(self):
+        srv = self.serve()
+        r = self.verify("--crl-fetch", cert="revoked", rc=1)
+        self.assertRejected(r, "ClientCertificateRevoked", self.revoked_sentence())
+        self.assertEqual(srv.requests, ["GET /ca.crl HTTP/1.1"])
+
+    def test_json_carries_the_same_sentence(self):
+        srv = self.serve()
+        r = self.verify("--json", "--crl-fetch", cert="revoked", rc=1)
+        doc = json.loads(r.stdout)
+        (rev,) = [c for c in doc["checks"] if c["check"] == "revocation"]
+        self.assertEqual((doc["reason"], doc["status"], doc["detail"], rev["outcome"],
+                          rev["detail"], "ocsp" in doc),
+                         ("ClientCertificateRevoked", 401, self.revoked_sentence(), "fail",
+                          self.revoked_sentence(), False))
+        self.assertEqual(srv.fetches, 1)
+
+    def test_server_down_is_unknown_naming_the_url(self):
+        # nothing listens on the distribution point's port
+        r = self.verify("--crl-fetch", cert="good", rc=1)
+        self.assertRejected(r, "ClientCertificateRevocationUnknown", self.unknown(
+            f"the CRL distribution point at {self.url} cannot be reached (Connection refused)"))
+        self.assertLess(r.took, 3)
+
+    def test_slow_server_times_out_after_crl_timeout(self):
+        srv = self.serve()
+        srv.delay = 3
+        r = self.verify("--crl-fetch", "--crl-timeout", "500ms", cert="good", rc=1)
+        self.assertRejected(r, "ClientCertificateRevocationUnknown", self.unknown(
+            f"the CRL distribution point at {self.url} did not answer within 500ms"))
+        self.assertGreaterEqual(r.took, 0.45)
+        self.assertLess(r.took, 2.5)
+        self.assertEqual(srv.fetches, 1)
+
+    def test_not_found_and_not_a_crl_are_unknown(self):
+        srv = self.serve(b"this is not a CRL")
+        r = self.verify("--crl-fetch", cert="good", rc=1)
+        self.assertRejected(r, "ClientCertificateRevocationUnknown", self.unknown(
+            f"the CRL distribution point at {self.url} sent a body that is not a CRL (neither "
+            "one DER object nor PEM)"))
+        srv.status = 404
+        r = self.verify("--crl-fetch", cert="good", rc=1)
+        self.assertRejected(r, "ClientCertificateRevocationUnknown", self.unknown(
+            f"the CRL distribution point at {self.url} answered HTTP 404 (Not Found)"))
+        self.assertEqual(srv.requests, ["GET /ca.crl HTTP/1.1"] * 2)
+
+    def test_crl_signed_by_another_key_is_unknown(self):
+        srv = self.serve(self.pki.stranger_crl)  # same issuer name, another key
+        for name in ("good", "revoked"):  # such a CRL can neither vouch nor revoke
+            r = self.verify("--crl-fetch", cert=name, rc=1)
+            self.assertRejected(r, "ClientCertificateRevocationUnknown", self.unknown(
+                f"the CRL distribution point at {self.url} sent a CRL that cannot be used: "
+                "the CRL's signature is not the key of 'CN=CRL Test CA'", name=name))
+        self.assertEqual(srv.fetches, 2)
+
+    def test_certificate_without_distribution_point(self):
+        srv = self.serve()
+        r = self.verify("--crl-fetch", cert="nodp", rc=1)
+        self.assertRejected(r, "ClientCertificateRevocationUnknown", self.unknown(
+            "certificate 'CN=CRL nodp client' names no CRL distribution point with a URL; give "
+            "its issuer's CRL with --crl FILE", name="nodp"))
+        self.assertEqual(srv.requests, [])
+
+    def test_no_chain_fetches_nothing(self):
+        srv = self.serve()
+        r = self.verify("--crl-fetch", cert="good", ca="stranger.pem", rc=1)
+        self.assertEqual(r.rev, "revocation  SKIP  CRL not fetched: without a chain to a "
+                                "trusted CA there is no issuer to check it with")
+        self.assertTrue(r.verdict.startswith("verdict     REJECTED ClientCertificateNotTrusted "),
+                        r.verdict)
+        self.assertEqual(srv.requests, [])
+
+    def test_with_a_crl_file_both_are_checked(self):
+        """--crl FILE and --crl-fetch add up, as --crl and --ocsp do, and as crl: files next
+        to crl_fetch: true do in the daemon: both sentences, a revocation from either
+        refuses, either being unknown makes an OK unknown."""
+        srv = self.serve()
+        crl = ["--crl", str(self.crl_file), "--crl-fetch"]
+        r = self.verify(*crl, cert="good", rc=0)
+        self.assertEqual(r.rev, f"revocation  PASS  {self.good_sentence(fetched=False)}; "
+                                f"{self.good_sentence()}")
+        r = self.verify(*crl, cert="revoked", rc=1)
+        self.assertRejected(r, "ClientCertificateRevoked", self.revoked_sentence(fetched=False),
+                            line=f"{self.revoked_sentence(fetched=False)}; "
+                                 f"{self.revoked_sentence()}")
+        self.assertEqual(srv.fetches, 2)
+        srv.stop()
+        down = self.unknown(f"the CRL distribution point at {self.url} cannot be reached "
+                            "(Connection refused)")
+        r = self.verify(*crl, cert="good", rc=1)
+        self.assertRejected(r, "ClientCertificateRevocationUnknown", down,
+                            line=f"{self.good_sentence(fetched=False)}; {down}")
+
+    def test_with_ocsp_too_both_are_asked(self):
+        srv = self.serve()
+        ocsp = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        r = self.verify("--crl-fetch", "--ocsp", ocsp, cert="good", rc=1)
+        down = self.unknown(f"the OCSP responder at {ocsp} cannot be reached (Connection "
+                            "refused)")
+        self.assertRejected(r, "ClientCertificateRevocationUnknown", down,
+                            line=f"{self.good_sentence()}; {down}")
+        self.assertEqual(srv.fetches, 1)
+
+    def test_usage_errors(self):
+        for args, message in (
+                (["--crl-timeout", "1s"], "--crl-timeout: needs --crl-fetch"),
+                (["--crl-fetch", "--crl-timeout", "11m"],
+                 "--crl-timeout: expected a duration from 1ms to 10m, such as 500ms or 5s, got "
+                 "'11m'"),
+                (["--crl-fetch=yes"], "--crl-fetch: takes no value")):
+            with self.subTest(args=args):
+                argv = [BINARY, "verify", "--ca", str(self.pki.dir / "ca.pem"), *args,
+                        self.pki.client("good")[0]]
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+                self.assertEqual((r.returncode, r.stdout, r.stderr.splitlines()[0]),
+                                 (2, "", f"certgate verify: {message}"), r.stderr)
+
+    def test_policy_with_crl_fetch_fetches_as_the_daemon(self):
+        path = scratch("verify-crl-fetch") / "certgate.yaml"
+        path.write_text(
+            "listeners:\n"
+            "  - {name: web, address: \"127.0.0.1:18080\"}\n"
+            "policies:\n"
+            "  fetched:\n"
+            f"    trusted_ca: [\"{self.pki.dir / 'ca.pem'}\"]\n"
+            "    revocation: {mode: crl, crl_fetch: true, crl_timeout: 1s}\n"
+            "  fetched-open:\n"
+            "    inherit: fetched\n"
+            "    revocation: {mode: crl, crl_fetch: true, fail: open}\n")
+        cfg = ["-c", str(path), "--policy"]
+        srv = self.serve()
+        r = self.verify(*cfg, "fetched", cert="revoked", rc=1)
+        self.assertRejected(r, "ClientCertificateRevoked", self.revoked_sentence())
+        self.assertEqual(srv.fetches, 1)
+        srv.stop()
+        down = self.unknown(f"the CRL distribution point at {self.url} cannot be reached "
+                            "(Connection refused)")
+        r = self.verify(*cfg, "fetched", cert="good", rc=1)
+        self.assertRejected(r, "ClientCertificateRevocationUnknown", down)
+        r = self.verify(*cfg, "fetched-open", cert="good", rc=0)
+        self.assertEqual((r.rev, r.verdict),
+                         (f"revocation  FAIL  {down} (the policy has fail: open, so this does "
+                          "not refuse the certificate)", "verdict     ACCEPTED"))
