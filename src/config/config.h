@@ -2,6 +2,8 @@
 #ifndef CERTGATE_CONFIG_H
 #define CERTGATE_CONFIG_H
 
+#include <openssl/types.h>
+
 #include "config/config_types.h"
 
 /* The most worker threads `workers:` and `--workers` accept. */
@@ -56,6 +58,14 @@ int config_parse_url(const char *s, int *tls, char **host, int *port);
 char *config_cert_password(const struct cfg_cert *c, struct cfg_error *err);
 /* Wipe (OPENSSL_cleanse) and free a password; NULL is fine. */
 void config_password_free(char *pw);
+
+/* For tls.ocsp_stapling: the leaf of certificate <i> of listener <l> and its issuer (a
+ * certificate after the leaf in its file or the PKCS#12's CA certificates; else any certificate
+ * of the listener's other certificate entries), both up-ref'd for the caller, once it is known
+ * that an OCSP request can be made for it (the responder override or an http:// AIA OCSP URL).
+ * 0, or -1 with "listener 'x': ocsp_stapling: ..." in <msg> and both NULL. */
+int config_staple_pair(const struct cfg_listener *l, size_t i, X509 **leaf, X509 **issuer,
+                       char *msg, size_t n);
 
 /* Apply the flags `run -c FILE` accepts next to the file (only --workers N)
  * to a loaded <cfg>. 0, or -1 with <err> filled ("--listen: not allowed with

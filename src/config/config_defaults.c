@@ -17,6 +17,8 @@ void cfg_listener_defaults(struct cfg_listener *l)
     l->limits.connections = 10000;
     l->client_auth.mode = CA_IGNORE;
     l->client_auth.on_failure = ON_FAILURE_HTTP;
+    l->stapling.timeout_ms = 5 * 1000;
+    l->stapling.retry_ms = 30 * 1000;
 }
 
 int cfg_identity_defaults(struct cfg_identity_headers *id)

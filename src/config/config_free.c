@@ -75,6 +75,7 @@ static void free_listener(struct cfg_listener *l)
     for (size_t i = 0; i < l->n_certs; i++)
         cfg_cert_clear(&l->certs[i]);
     free(l->certs);
+    free(l->stapling.responder);
     if (l->client_auth.policy_inline && l->client_auth.policy) {
         cfg_policy_clear(l->client_auth.policy);
         free(l->client_auth.policy);

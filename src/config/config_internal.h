@@ -193,6 +193,13 @@ int ld_policies(struct loader *ld, const struct yt_node *key, const struct yt_no
 int ld_listeners(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
                  const struct key_rule *r);
 
+/* tls.ocsp_stapling (config_staple.c): false, true or {responder, timeout, retry}. */
+int ld_ocsp_stapling(struct loader *ld, const struct yt_node *key, const struct yt_node *val,
+                     void *obj, const struct key_rule *r);
+/* Once listener <l> is read: with stapling on, each of its certificates has a responder and an
+ * issuer (config_staple_pair). 0, or -1 with the error at <at> (the ocsp_stapling value). */
+int cfg_check_stapling(struct loader *ld, const struct yt_node *at, const struct cfg_listener *l);
+
 /* The 'backends' key (config_backend.c). */
 int ld_backends(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
                 const struct key_rule *r);

@@ -203,6 +203,7 @@ static int h_client_auth(struct loader *ld, const struct yt_node *key, const str
 static const struct key_rule tls_rules[] = {
     {"certificates", h_certificates, 0, 0, 1, NULL, NULL, 0},
     {"client_auth", h_client_auth, 0, 0, 0, NULL, NULL, 0},
+    {"ocsp_stapling", ld_ocsp_stapling, 0, 0, 0, NULL, NULL, 0},
 };
 
 static int h_tls(struct loader *ld, const struct yt_node *key, const struct yt_node *val, void *obj,
@@ -563,7 +564,8 @@ static int one_listener(struct loader *ld, const struct yt_node *m, struct cfg_l
     cfg_listener_defaults(l);
     if (cfg_forward_defaults(&l->forward))
         return ld_error(ld, m, "out of memory");
-    if (ld_walk(ld, m, "in a listener", &set, 1) || check_unique(ld, m, ls, i))
+    if (ld_walk(ld, m, "in a listener", &set, 1) || check_unique(ld, m, ls, i) ||
+        cfg_check_stapling(ld, yt_map_get(yt_map_get(m, "tls"), "ocsp_stapling"), l))
         return -1;
     if (l->client_cert.from_header && l->client_auth.mode != CA_IGNORE)
         return ld_error(ld, yt_map_key(m, "client_cert"),

@@ -140,6 +140,15 @@ struct cfg_route {
     struct cfg_pos pos;
 };
 
+/* tls.ocsp_stapling: an OCSP response for each server certificate, fetched by the OCSP thread
+ * and stapled to handshakes that ask for one (docs/revocation.md). */
+struct cfg_ocsp_stapling {
+    int enabled;         /* true, or a mapping */
+    char *responder;     /* http:// URL overriding every certificate's AIA; NULL = the AIA's */
+    uint64_t timeout_ms; /* connect + answer, default 5s */
+    uint64_t retry_ms;   /* after a failed fetch, default 30s */
+};
+
 struct cfg_listener {
     char *name;
     char *address; /* as written, "host:port" or "[v6]:port" */
@@ -149,6 +158,7 @@ struct cfg_listener {
     struct cfg_cert *certs;
     size_t n_certs;
     struct cfg_client_auth client_auth;
+    struct cfg_ocsp_stapling stapling;
     struct cfg_client_cert client_cert;
     struct cfg_timeouts timeouts;
     struct cfg_limits limits;

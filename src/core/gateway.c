@@ -108,7 +108,7 @@ static void reload(struct gateway *gw, const char *why)
     atomic_store(&gw->metrics.last_reload_ok, 1);
     if (log_configure(&cfg->log, err, sizeof(err)) < 0)
         log_msg("error", "reload: %s; the logs keep their previous targets", err);
-    rt->ocsp = gw->ocsp;
+    runtime_set_ocsp(rt, gw->ocsp);
     for (int i = 0; i < gw->n_workers; i++)
         worker_reload(&gw->workers[i], rt);
     health_update(gw->health, rt);
@@ -208,7 +208,7 @@ int gateway_run(struct config *cfg, int n_workers)
         free(gw);
         return 1;
     }
-    gw->rt->ocsp = gw->ocsp;
+    runtime_set_ocsp(gw->rt, gw->ocsp);
     gw->workers = calloc((size_t)n_workers, sizeof(*gw->workers));
     uv_loop_init(&gw->loop);
     uv_signal_init(&gw->loop, &gw->sig_term);

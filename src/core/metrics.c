@@ -3,11 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/crypto.h>
 #include <certgate/certgate.h>
 
 #include "core/core_types.h"
 #include "revocation/ocsp_service.h"
+#include "revocation/ocsp_staple.h"
+#include "tls/tls_server.h"
+#include "tls/tls_staple.h"
 #include "upstream/servers.h"
 
 #ifndef CERTGATE_VERSION
@@ -237,6 +241,27 @@ static void upstream_servers(struct buf *b, const struct runtime *rt)
     }
 }
 
+/* tls.ocsp_stapling: 1 while a certificate has a response to staple, 0 otherwise. */
+static void staples(struct buf *b, const struct runtime *rt)
+{
+    time_t now = time(NULL);
+    buf_puts(b, "# TYPE certgate_ocsp_staple_valid gauge\n");
+    for (size_t i = 0; i < rt->n_listeners; i++) {
+        const struct rt_listener *rl = &rt->listeners[i];
+        const struct tls_staples *sp = rl->tls ? tls_server_staples(rl->tls) : NULL;
+        for (size_t k = 0; k < tls_staples_count(sp); k++) {
+            struct ocsp_staple *st = tls_staples_get(sp, k);
+            buf_puts(b, "certgate_ocsp_staple_valid{listener=\"");
+            label(b, rl->cfg->name);
+            buf_puts(b, "\",certificate=\"");
+            label(b, ocsp_staple_subject(st));
+            buf_puts(b, "\",serial=\"");
+            label(b, ocsp_staple_serial(st));
+            buf_printf(b, "\"} %d\n", ocsp_staple_valid(st, now));
+        }
+    }
+}
+
 void metrics_render(struct buf *b, const struct runtime *rt)
 {
     struct metrics *m = rt->metrics;
@@ -276,6 +301,8 @@ void metrics_render(struct buf *b, const struct runtime *rt)
     buf_puts(b, "# TYPE certgate_ocsp_responder_duration_seconds histogram\n");
     hist_lines(b, "certgate_ocsp_responder_duration_seconds", NULL, NULL, os.responder);
     counter(b, "certgate_crl_fetches_total", os.crl_fetches, "counter");
+    counter(b, "certgate_ocsp_stapling_fetches_total", os.staple_fetches, "counter");
+    staples(b, rt);
     counter(b, "certgate_revocation_fail_open_total", atomic_load(&m->revocation_fail_open),
             "counter");
     buf_puts(b, "# TYPE certgate_reloads_total counter\n");

@@ -355,6 +355,14 @@ uint64_t runtime_crl_stamp(const struct config *cfg, uint64_t *refresh_ms)
     return stamp;
 }
 
+void runtime_set_ocsp(struct runtime *rt, struct ocsp_service *s)
+{
+    rt->ocsp = s;
+    for (size_t i = 0; i < rt->n_listeners; i++)
+        if (rt->listeners[i].tls != NULL)
+            tls_server_start_stapling(rt->listeners[i].tls, s);
+}
+
 void runtime_stop_listening(struct runtime *rt)
 {
     for (size_t i = 0; i < rt->n_listeners; i++) {

@@ -17,6 +17,10 @@ struct runtime *runtime_new(struct config *cfg, int n_workers, struct metrics *m
  * shortest crl_refresh in *refresh_ms (0 = none): when the fingerprint
  * changes, the gateway reloads. */
 uint64_t runtime_crl_stamp(const struct config *cfg, uint64_t *refresh_ms);
+/* Give <rt> the OCSP thread <s> (borrowed: it outlives every runtime): client certificates'
+ * OCSP and CRL look-ups, and the stapling of the listeners' own certificates, whose fetches
+ * start now. Once per runtime, before it serves. */
+void runtime_set_ocsp(struct runtime *rt, struct ocsp_service *s);
 /* A drain begins: close the listening sockets of every listener but the admin one, so that
  * a new connection is refused at once (the workers close their own copies). */
 void runtime_stop_listening(struct runtime *rt);

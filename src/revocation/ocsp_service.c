@@ -1,6 +1,7 @@
 #include "revocation/ocsp_service.h"
 
 #include "core/metrics.h"
+#include "revocation/ocsp_staple.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,10 +11,11 @@
 #include <openssl/evp.h>
 #include <certgate/crl.h>
 
-#define CACHE_SLOTS    4096
-#define CRL_SLOTS      256
-#define MAX_WAITERS    64
-#define ERROR_CACHE_MS 5000 /* a responder that failed is not asked again at once */
+#define CACHE_SLOTS      4096
+#define CRL_SLOTS        256
+#define MAX_WAITERS      64
+#define ERROR_CACHE_MS   5000 /* a responder that failed is not asked again at once */
+#define STAPLES_PER_TURN 64
 
 enum entry_state { E_EMPTY = 0, E_PENDING, E_DONE };
 
@@ -39,14 +41,15 @@ struct crl_entry {
     int n_waiters;
 };
 
-enum job_kind { JOB_OCSP = 0, JOB_CRL };
+enum job_kind { JOB_OCSP = 0, JOB_CRL, JOB_STAPLE };
 
 /* One query in flight, owned by the service thread. */
 struct job {
     struct ocsp_service *s;
     enum job_kind kind;
     unsigned char key[32];
-    struct certgate_ocsp_request *req; /* JOB_OCSP */
+    struct certgate_ocsp_request *req; /* JOB_OCSP; JOB_STAPLE: borrowed from <staple> */
+    struct ocsp_staple *staple;        /* JOB_STAPLE: kept alive by the staple list */
     struct certgate_ocsp_url target;   /* JOB_CRL: where, and */
     char url[1100];                    /* the URL as named, for sentences */
     X509 *issuer;                      /* JOB_CRL: whose key must have signed it */
@@ -71,6 +74,8 @@ struct ocsp_service {
     uv_thread_t thread;
     uv_loop_t loop;
     uv_async_t wake;
+    uv_timer_t staple_timer; /* the next staple due */
+    struct staple_list *staples;
     uv_mutex_t lock;        /* guards entries, queue, stopping */
     struct entry *entries;  /* direct-mapped cache */
     struct crl_entry *crls; /* direct-mapped, by URL */
@@ -80,6 +85,7 @@ struct ocsp_service {
     atomic_ullong queries;
     atomic_ullong crl_fetches;
     atomic_ullong hits, misses;
+    atomic_ullong staple_fetches;
     struct hist responder; /* OCSP queries, start to answer or failure */
 };
 
@@ -132,7 +138,8 @@ static void finish(struct job *j, const struct certgate_ocsp_result *res)
 
 static void job_free(struct job *j)
 {
-    certgate_ocsp_request_free(j->req);
+    if (j->kind != JOB_STAPLE)
+        certgate_ocsp_request_free(j->req);
     X509_free(j->issuer);
     free(j->out);
     free(j->in);
@@ -147,12 +154,15 @@ static void job_closed(uv_handle_t *h)
 }
 
 static void crl_finish(struct job *j, X509_CRL *crl, const char *why);
+static void staple_finish(struct job *j, const unsigned char *der, size_t len, const char *why);
 
 static void job_end(struct job *j, const char *why, const struct certgate_ocsp_result *res)
 {
     struct certgate_ocsp_result r;
     if (j->kind == JOB_CRL) {
         crl_finish(j, NULL, why);
+    } else if (j->kind == JOB_STAPLE) {
+        staple_finish(j, NULL, 0, why);
     } else if (res == NULL) {
         certgate_ocsp_fail(j->req, why, &r);
         res = &r;
@@ -232,6 +242,11 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         }
         return;
     }
+    if (j->kind == JOB_STAPLE) {
+        staple_finish(j, body, blen, NULL);
+        job_end(j, NULL, NULL);
+        return;
+    }
     struct certgate_ocsp_result res;
     certgate_ocsp_check(j->req, body, blen, 0, CERTGATE_OCSP_DEFAULT_SKEW, -1, &res);
     job_end(j, NULL, &res);
@@ -299,7 +314,7 @@ static void start_job(struct job *j)
         atomic_fetch_add(&s->crl_fetches, 1);
         j->out = certgate_crl_http_request(&j->target, &j->out_len);
     } else {
-        atomic_fetch_add(&s->queries, 1);
+        atomic_fetch_add(j->kind == JOB_STAPLE ? &s->staple_fetches : &s->queries, 1);
         /* GET when the request fits in a URL (RFC 6960 A.1): caches in front of responders
          * serve it */
         j->out = certgate_ocsp_http_request(j->req, CERTGATE_OCSP_GET_IF_FITS, &j->out_len);
@@ -312,6 +327,57 @@ static void start_job(struct job *j)
         job_end(j, "cannot be looked up", NULL);
     else
         j->resolving = 1;
+}
+
+/* ---- staples of the server certificates (ocsp_staple.h) ---- */
+
+static void run_staples(struct ocsp_service *s);
+
+/* A staple's fetch ended: it judges the response and schedules its next fetch. */
+static void staple_finish(struct job *j, const unsigned char *der, size_t len, const char *why)
+{
+    if (j->done)
+        return;
+    j->done = 1;
+    ocsp_staple_fetched(j->staple, der, len, why, now_ms());
+    run_staples(j->s);
+}
+
+static void on_staple_timer(uv_timer_t *t)
+{
+    run_staples(t->data);
+}
+
+/* Start the fetches that are due and wake up for the next one. */
+static void run_staples(struct ocsp_service *s)
+{
+    struct ocsp_staple *due[STAPLES_PER_TURN];
+    uint64_t next;
+    size_t n = staple_list_due(s->staples, now_ms(), due, STAPLES_PER_TURN, &next);
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = calloc(1, sizeof(*j));
+        if (j == NULL) {
+            ocsp_staple_fetched(due[i], NULL, 0, "was not asked (out of memory)", now_ms());
+            continue;
+        }
+        j->s = s;
+        j->kind = JOB_STAPLE;
+        j->staple = due[i];
+        j->req = (struct certgate_ocsp_request *)ocsp_staple_request(due[i]);
+        j->timeout_ms = ocsp_staple_timeout_ms(due[i]);
+        start_job(j);
+    }
+    if (n > 0)
+        next = 0; /* a fetch that failed at once was rescheduled after <next> was taken */
+    if (next == UINT64_MAX)
+        uv_timer_stop(&s->staple_timer);
+    else
+        uv_timer_start(&s->staple_timer, on_staple_timer, next, 0);
+}
+
+void ocsp_service_staple(struct ocsp_service *s, struct ocsp_staple *st)
+{
+    staple_list_add(s->staples, st);
 }
 
 static void on_wake(uv_async_t *a)
@@ -329,6 +395,8 @@ static void on_wake(uv_async_t *a)
     }
     if (stopping)
         uv_stop(&s->loop);
+    else
+        run_staples(s);
 }
 
 static void service_main(void *arg)
@@ -341,9 +409,12 @@ struct ocsp_service *ocsp_service_start(char *err, size_t errlen)
 {
     struct ocsp_service *s = calloc(1, sizeof(*s));
     if (s == NULL || (s->entries = calloc(CACHE_SLOTS, sizeof(*s->entries))) == NULL ||
-        (s->crls = calloc(CRL_SLOTS, sizeof(*s->crls))) == NULL) {
-        if (s)
+        (s->crls = calloc(CRL_SLOTS, sizeof(*s->crls))) == NULL ||
+        (s->staples = staple_list_new(&s->wake)) == NULL) {
+        if (s) {
             free(s->entries);
+            free(s->crls);
+        }
         free(s);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -352,6 +423,8 @@ struct ocsp_service *ocsp_service_start(char *err, size_t errlen)
     uv_mutex_init(&s->lock);
     uv_async_init(&s->loop, &s->wake, on_wake);
     s->wake.data = s;
+    uv_timer_init(&s->loop, &s->staple_timer);
+    s->staple_timer.data = s;
     if (uv_thread_create(&s->thread, service_main, s) != 0) {
         snprintf(err, errlen, "cannot start the OCSP thread");
         return NULL;
@@ -386,6 +459,7 @@ void ocsp_service_stop(struct ocsp_service *s)
         j = next;
     }
     uv_mutex_destroy(&s->lock);
+    staple_list_free(s->staples);
     for (size_t i = 0; i < CRL_SLOTS; i++) {
         X509_CRL_free(s->crls[i].crl);
         X509_free(s->crls[i].signer);
@@ -443,6 +517,7 @@ void ocsp_service_stats(const struct ocsp_service *s, struct ocsp_stats *out)
     out->hits = atomic_load(&m->hits);
     out->misses = atomic_load(&m->misses);
     out->crl_fetches = atomic_load(&m->crl_fetches);
+    out->staple_fetches = atomic_load(&m->staple_fetches);
     out->responder = &m->responder;
 }
 

@@ -13,6 +13,7 @@
 #include "core/metrics_types.h"
 
 struct ocsp_service;
+struct ocsp_staple;
 
 /* What a policy asks of OCSP. */
 struct ocsp_options {
@@ -40,13 +41,19 @@ int ocsp_service_status(struct ocsp_service *s, X509 *leaf, X509 *issuer,
 uint64_t ocsp_service_queries(const struct ocsp_service *s);
 
 /* For /metrics: queries sent, answers found in the cache, look-ups that had to ask (or wait
- * for a query already running), CRL fetches, and how long responders took. A NULL service
- * gives zeros. */
+ * for a query already running), CRL fetches, stapling fetches, and how long responders took. A NULL
+ * service gives zeros. */
 struct ocsp_stats {
-    unsigned long long queries, hits, misses, crl_fetches;
+    unsigned long long queries, hits, misses, crl_fetches, staple_fetches;
     const struct hist *responder;
 };
 void ocsp_service_stats(const struct ocsp_service *s, struct ocsp_stats *out);
+
+/* Keep <st> (a server certificate's staple, ocsp_staple.h) fetched and fresh from now until its
+ * owner releases it: fetched at once, then refreshed halfway to its nextUpdate (1 minute .. 1
+ * hour), retried after its retry time when a fetch fails. Thread-safe. The service must outlive
+ * every staple given to it (the runtimes that own them are gone before ocsp_service_stop). */
+void ocsp_service_staple(struct ocsp_service *s, struct ocsp_staple *st);
 
 /* CRLs fetched from distribution points (revocation: {crl_fetch: true}). */
 struct crl_options {

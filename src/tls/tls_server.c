@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "tls/tls_keys.h"
+#include "tls/tls_staple.h"
 
 #define MAX_TICKET_CHAIN 32768
 
@@ -32,6 +33,7 @@ struct tls_server {
     const struct tls_keys *keys; /* session tickets */
     struct sni_ctx *ctxs;        /* ctxs[0] is the default and owns sessions and tickets */
     size_t n_ctxs;
+    struct tls_staples *staples; /* tls.ocsp_stapling; NULL when off */
 };
 
 static int ex_index = -1;
@@ -489,18 +491,33 @@ static void sni_ctx_free(struct sni_ctx *sc)
 }
 
 /* An RSA and an ECDSA certificate for the same names share one context, so
- * that OpenSSL picks by the client's signature algorithms. */
+ * that OpenSSL picks by the client's signature algorithms. *into gets that context. */
 static int merge_same_names(struct tls_server *ts, struct sni_ctx *sc, const struct cfg_cert *c,
-                            char *err, size_t errlen)
+                            SSL_CTX **into, char *err, size_t errlen)
 {
     for (size_t i = 0; i < ts->n_ctxs; i++) {
         if (!same_names(&ts->ctxs[i], sc) || (ts->ctxs[i].key_types & sc->key_types))
             continue;
         ts->ctxs[i].key_types |= sc->key_types;
+        *into = ts->ctxs[i].ctx;
         int rc = c->pkcs12 ? load_pkcs12(ts->ctxs[i].ctx, c, err, errlen)
                            : load_pem(ts->ctxs[i].ctx, c, err, errlen);
         return rc < 0 ? -1 : 1;
     }
+    return 0;
+}
+
+/* tls.ocsp_stapling: a staple per certificate (<leaves>[i] as the contexts hold certificate i),
+ * on every context. */
+static int setup_stapling(struct tls_server *ts, X509 *const *leaves, char *err, size_t errlen)
+{
+    if (!ts->l->stapling.enabled)
+        return 0;
+    ts->staples = tls_staples_new(ts->l, leaves, err, errlen);
+    if (ts->staples == NULL)
+        return -1;
+    for (size_t i = 0; i < ts->n_ctxs; i++)
+        tls_staples_install(ts->staples, ts->ctxs[i].ctx);
     return 0;
 }
 
@@ -519,29 +536,36 @@ struct tls_server *tls_server_new(const struct cfg_listener *l, tls_judge_fn jud
     ts->judge = judge;
     ts->keys = keys;
     ts->ctxs = calloc(l->n_certs, sizeof(*ts->ctxs));
-    if (ts->ctxs == NULL)
+    X509 **leaves = calloc(l->n_certs, sizeof(*leaves));
+    if (ts->ctxs == NULL || leaves == NULL)
         goto fail;
     for (size_t i = 0; i < l->n_certs; i++) {
         struct sni_ctx sc = {0};
+        SSL_CTX *into = NULL;
         sc.ctx = ctx_new(ts, &l->certs[i], err, errlen);
         if (sc.ctx == NULL)
             goto fail;
         collect_names(&sc);
         sc.key_types = key_type(sc.ctx);
-        int merged = merge_same_names(ts, &sc, &l->certs[i], err, errlen);
+        int merged = merge_same_names(ts, &sc, &l->certs[i], &into, err, errlen);
         if (merged != 0) {
             sni_ctx_free(&sc);
             if (merged < 0)
                 goto fail;
+            leaves[i] = SSL_CTX_get0_certificate(into); /* the one just loaded is current */
             continue;
         }
         ctx_setup_client_auth(ts, sc.ctx);
+        leaves[i] = SSL_CTX_get0_certificate(sc.ctx);
         ts->ctxs[ts->n_ctxs++] = sc;
     }
-    if (ctx_setup_default(ts, ts->ctxs[0].ctx, err, errlen) < 0)
+    if (ctx_setup_default(ts, ts->ctxs[0].ctx, err, errlen) < 0 ||
+        setup_stapling(ts, leaves, err, errlen) < 0)
         goto fail;
+    free(leaves);
     return ts;
 fail:
+    free(leaves);
     tls_server_free(ts);
     return NULL;
 }
@@ -550,10 +574,21 @@ void tls_server_free(struct tls_server *ts)
 {
     if (ts == NULL)
         return;
+    tls_staples_free(ts->staples);
     for (size_t i = 0; i < ts->n_ctxs; i++)
         sni_ctx_free(&ts->ctxs[i]);
     free(ts->ctxs);
     free(ts);
+}
+
+void tls_server_start_stapling(struct tls_server *ts, struct ocsp_service *s)
+{
+    tls_staples_start(ts->staples, s);
+}
+
+const struct tls_staples *tls_server_staples(const struct tls_server *ts)
+{
+    return ts->staples;
 }
 
 SSL *tls_server_ssl(struct tls_server *ts)

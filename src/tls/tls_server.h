@@ -18,6 +18,8 @@ typedef enum certgate_reason (*tls_judge_fn)(SSL *ssl, X509 *leaf, STACK_OF(X509
                                              char *detail, size_t detail_len);
 
 struct tls_keys;
+struct tls_staples;
+struct ocsp_service;
 
 /* Build the contexts for listener <l>; <judge> may be NULL when the listener
  * never rejects at the TLS layer; session tickets use <keys> (which must
@@ -28,6 +30,12 @@ void tls_server_free(struct tls_server *ts);
 /* A thread that accepted TLS connections is ending: free its cache of certificates parsed
  * from session tickets. */
 void tls_server_thread_done(void);
+
+/* tls.ocsp_stapling: hand the certificates' staples to the OCSP thread <s>, which fetches
+ * their responses in the background (no-op when stapling is off). Once per server. */
+void tls_server_start_stapling(struct tls_server *ts, struct ocsp_service *s);
+/* The staples, for /metrics; NULL when stapling is off. */
+const struct tls_staples *tls_server_staples(const struct tls_server *ts);
 
 /* A new server SSL for one connection (caller owns). */
 SSL *tls_server_ssl(struct tls_server *ts);

@@ -30,10 +30,10 @@ def chain(name):
 class Responder:
     """A real `openssl ocsp` answering over the demo PKI's DEV index. openssl
     3.0's -port listens on every interface, so a small HTTP front on
-    127.0.0.1 hands each request to `openssl ocsp -reqin/-respout` and counts
-    the queries that reach it."""
+    127.0.0.1 (<port>, or any free one) hands each request to `openssl ocsp
+    -reqin/-respout` and counts the queries that reach it."""
 
-    def __init__(self, index=None, signer="ocsp"):
+    def __init__(self, index=None, signer="ocsp", port=0):
         self.queries = 0
         self.gets = 0
         self.dir = scratch("ocsp")
@@ -71,7 +71,7 @@ class Responder:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -150,6 +150,115 @@ static void test_cert_files(void **state)
     unsetenv("CERTGATE_TEST_P12_PASSWORD");
 }
 
+/* tls.ocsp_stapling: the key's forms and defaults */
+static void test_ocsp_stapling_key(void **state)
+{
+    struct config *cfg = cfg_expect_ok(TLS PEM);
+    const struct cfg_ocsp_stapling *st = &cfg->listeners[0].stapling;
+
+    assert_int_equal(st->enabled, 0);
+    assert_null(st->responder);
+    assert_int_equal(st->timeout_ms, 5000);
+    assert_int_equal(st->retry_ms, 30000);
+    config_free(cfg);
+    cfg = cfg_expect_ok(TLS PEM "      ocsp_stapling: false\n");
+    assert_int_equal(cfg->listeners[0].stapling.enabled, 0);
+    config_free(cfg);
+    cfg = cfg_expect_ok(TLS "        - {cert: aia.pem, key: aia.key}\n"
+                            "      ocsp_stapling: true\n");
+    st = &cfg->listeners[0].stapling;
+    assert_int_equal(st->enabled, 1);
+    assert_null(st->responder);
+    assert_int_equal(st->timeout_ms, 5000);
+    config_free(cfg);
+    cfg = cfg_expect_ok(TLS "        - {cert: noaia.pem, key: noaia.key}\n"
+                            "      ocsp_stapling:\n"
+                            "        responder: http://127.0.0.1:8889/ocsp\n"
+                            "        timeout: 2s\n"
+                            "        retry: 1m\n");
+    st = &cfg->listeners[0].stapling;
+    assert_int_equal(st->enabled, 1);
+    assert_string_equal(st->responder, "http://127.0.0.1:8889/ocsp");
+    assert_int_equal(st->timeout_ms, 2000);
+    assert_int_equal(st->retry_ms, 60000);
+    config_free(cfg);
+    /* an empty mapping turns it on, with every default */
+    cfg = cfg_expect_ok(TLS "        - {cert: aia.pem, key: aia.key}\n"
+                            "      ocsp_stapling: {}\n");
+    assert_int_equal(cfg->listeners[0].stapling.enabled, 1);
+    config_free(cfg);
+}
+
+static void test_ocsp_stapling_errors(void **state)
+{
+    cfg_expect_err(TLS PEM "      ocsp_stapling: yes\n",
+                   "c.yaml:7:22: expected true, false or a mapping for 'ocsp_stapling', got 'yes'");
+    cfg_expect_err(TLS PEM "      ocsp_stapling: [true]\n",
+                   "c.yaml:7:22: expected true, false or a mapping for 'ocsp_stapling', got a "
+                   "list");
+    cfg_expect_err(TLS PEM "      ocsp_stapling: {responder: 'http://127.0.0.1:9', timout: 5s}\n",
+                   "c.yaml:7:56: unknown key 'timout' in 'ocsp_stapling' (valid keys: responder, "
+                   "timeout, retry)");
+    cfg_expect_err(TLS PEM "      ocsp_stapling: {responder: 'https://ocsp.example'}\n",
+                   "c.yaml:7:34: invalid OCSP responder 'https://ocsp.example' for 'responder': "
+                   "https is not supported: OCSP answers are signed, and responders serve plain "
+                   "http://");
+    cfg_expect_err(TLS PEM "      ocsp_stapling: {responder: ''}\n",
+                   "c.yaml:7:34: 'responder' must not be empty");
+    cfg_expect_err(TLS PEM "      ocsp_stapling: {timeout: 5}\n",
+                   "c.yaml:7:32: invalid duration '5' for 'timeout': use a number and a unit, as "
+                   "500ms, 30s, 5m or 1h");
+    cfg_expect_err(TLS PEM "      ocsp_stapling: {retry: 0s}\n",
+                   "c.yaml:7:30: 'retry' must be greater than 0");
+}
+
+/* Each certificate needs a responder and its issuer, checked at load (file:line:column at the
+ * ocsp_stapling value). */
+static void test_ocsp_stapling_certificates(void **state)
+{
+    struct config *cfg;
+
+    /* server.pem has no AIA OCSP URL */
+    cfg_expect_err(TLS PEM "      ocsp_stapling: true\n",
+                   "c.yaml:7:22: listener 'a': ocsp_stapling: certificate 'CN=localhost' has no "
+                   "OCSP responder (no AIA OCSP URL); set tls.ocsp_stapling.responder");
+    /* the name comes after tls: the check waits for the whole listener */
+    cfg_expect_err("listeners:\n  - address: :1\n    tls:\n      certificates:\n" PEM
+                   "      ocsp_stapling: true\n    name: late\n",
+                   "c.yaml:6:22: listener 'late': ocsp_stapling: certificate 'CN=localhost' has no "
+                   "OCSP responder (no AIA OCSP URL); set tls.ocsp_stapling.responder");
+    /* the second certificate is the one without a responder */
+    cfg_expect_err(TLS "        - {cert: aia.pem, key: aia.key}\n"
+                       "        - {cert: noaia.pem, key: noaia.key}\n"
+                       "      ocsp_stapling: true\n",
+                   "c.yaml:8:22: listener 'a': ocsp_stapling: certificate 'CN=noaia.test' has no "
+                   "OCSP responder (no AIA OCSP URL); set tls.ocsp_stapling.responder");
+    /* the leaf alone, and no other certificate carries its issuer */
+    cfg_expect_err(TLS "        - {cert: aia-leaf.pem, key: aia.key}\n"
+                       "      ocsp_stapling: true\n",
+                   "c.yaml:7:22: listener 'a': ocsp_stapling: the issuer of certificate "
+                   "'CN=aia.test' is not available: put it in the certificate file after the leaf "
+                   "(or in the PKCS#12), or in another certificate of the listener");
+    /* server.pem's issuer (ca.pem) is in no file of the listener, even with a responder */
+    cfg_expect_err(TLS PEM "      ocsp_stapling: {responder: 'http://127.0.0.1:9'}\n",
+                   "c.yaml:7:22: listener 'a': ocsp_stapling: the issuer of certificate "
+                   "'CN=localhost' is not available: put it in the certificate file after the "
+                   "leaf (or in the PKCS#12), or in another certificate of the listener");
+    /* the responder override covers a certificate without AIA */
+    cfg = cfg_expect_ok(TLS "        - {cert: noaia.pem, key: noaia.key}\n"
+                            "      ocsp_stapling: {responder: 'http://127.0.0.1:9'}\n");
+    config_free(cfg);
+    /* the issuer found in another certificate's chain */
+    cfg = cfg_expect_ok(TLS "        - {cert: aia-leaf.pem, key: aia.key}\n"
+                            "        - {cert: noaia.pem, key: noaia.key}\n"
+                            "      ocsp_stapling: {responder: 'http://127.0.0.1:9'}\n");
+    config_free(cfg);
+    /* a PKCS#12's CA certificates */
+    cfg = cfg_expect_ok(TLS "        - {pkcs12: aia.p12, password_file: p12.pass}\n"
+                            "      ocsp_stapling: true\n");
+    config_free(cfg);
+}
+
 static void test_client_auth(void **state)
 {
     struct config *cfg =
@@ -289,10 +398,17 @@ static void test_routes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_listener_keys),   cmocka_unit_test(test_addresses),
-        cmocka_unit_test(test_timeouts_limits), cmocka_unit_test(test_tls_structure),
-        cmocka_unit_test(test_cert_files),      cmocka_unit_test(test_client_auth),
-        cmocka_unit_test(test_forward),         cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_listener_keys),
+        cmocka_unit_test(test_addresses),
+        cmocka_unit_test(test_timeouts_limits),
+        cmocka_unit_test(test_tls_structure),
+        cmocka_unit_test(test_cert_files),
+        cmocka_unit_test(test_client_auth),
+        cmocka_unit_test(test_ocsp_stapling_key),
+        cmocka_unit_test(test_ocsp_stapling_errors),
+        cmocka_unit_test(test_ocsp_stapling_certificates),
+        cmocka_unit_test(test_forward),
+        cmocka_unit_test(test_routes),
     };
 
     return cmocka_run_group_tests(tests, cfg_test_setup, cfg_test_teardown);
