@@ -11,10 +11,12 @@ void cfg_listener_defaults(struct cfg_listener *l)
     l->timeouts.idle = 60 * 1000;
     l->timeouts.connect = 5 * 1000;
     l->timeouts.response = 60 * 1000;
+    l->timeouts.body = 20 * 1000;
     l->limits.request_line = 8 * 1024;
     l->limits.header_bytes = 32 * 1024;
     l->limits.headers = 100;
     l->limits.connections = 10000;
+    l->limits.body_min_rate = 500;
     l->client_auth.mode = CA_IGNORE;
     l->client_auth.on_failure = ON_FAILURE_HTTP;
     l->stapling.timeout_ms = 5 * 1000;

@@ -511,6 +511,7 @@ static const struct key_rule timeout_rules[] = {
     {"idle", ld_duration, offsetof(struct cfg_timeouts, idle), 0, 0, NULL, NULL, 0},
     {"connect", ld_duration, offsetof(struct cfg_timeouts, connect), 0, 0, NULL, NULL, 0},
     {"response", ld_duration, offsetof(struct cfg_timeouts, response), 0, 0, NULL, NULL, 0},
+    {"body", ld_duration, offsetof(struct cfg_timeouts, body), 0, 0, NULL, NULL, 0},
 };
 
 static const struct key_rule limit_rules[] = {
@@ -518,6 +519,7 @@ static const struct key_rule limit_rules[] = {
     {"header_bytes", ld_size, offsetof(struct cfg_limits, header_bytes), 0, 0, NULL, NULL, 0},
     {"headers", ld_count, offsetof(struct cfg_limits, headers), 0, 0, NULL, NULL, 0},
     {"connections", ld_count, offsetof(struct cfg_limits, connections), 0, 0, NULL, NULL, 0},
+    {"body_min_rate", ld_size, offsetof(struct cfg_limits, body_min_rate), 0, 0, NULL, NULL, 0},
 };
 
 static const struct key_rule listener_rules[] = {

@@ -84,13 +84,15 @@ struct cfg_client_auth {
 
 struct cfg_timeouts { /* milliseconds; 0 = not set (defaults applied by the loader) */
     uint64_t handshake, header, idle, connect, response;
+    uint64_t body; /* a request body's allowance before body_min_rate extends it */
 };
 
 struct cfg_limits {
-    size_t request_line; /* default 8 KiB */
-    size_t header_bytes; /* default 32 KiB */
-    size_t headers;      /* default 100 */
-    size_t connections;  /* default 10000, per listener across all workers */
+    size_t request_line;  /* default 8 KiB */
+    size_t header_bytes;  /* default 32 KiB */
+    size_t headers;       /* default 100 */
+    size_t connections;   /* default 10000, per listener across all workers */
+    size_t body_min_rate; /* bytes per second a request body must average; default 500 */
 };
 
 /* An IPv4 or IPv6 network, for trusted_proxies. */

@@ -96,7 +96,7 @@ static uint64_t state_timeout(const struct conn *c, enum conn_state st)
     case CONN_HEAD:
         return t->header;
     case CONN_ACTIVE:
-        return t->idle; /* a stalled request body */
+        return proxy_active_timeout(c); /* a stalled or too slow request body */
     case CONN_WAIT:
         return 15000; /* longer than any OCSP query: the answer normally wakes us first */
     default:

@@ -313,4 +313,5 @@ void metrics_render(struct buf *b, const struct runtime *rt)
     counter(b, "certgate_config_last_reload_successful",
             (unsigned long long)atomic_load(&m->last_reload_ok), "gauge");
     counter(b, "certgate_access_log_dropped_total", atomic_load(&m->log_dropped), "counter");
+    counter(b, "certgate_slow_request_bodies_total", atomic_load(&m->slow_bodies), "counter");
 }

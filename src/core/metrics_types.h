@@ -50,6 +50,7 @@ struct metrics {
     atomic_ulong reloads_ok, reloads_failed;
     atomic_int last_reload_ok; /* 1 until a reload fails */
     atomic_ulong log_dropped;  /* access log lines dropped: the log could not keep up */
+    atomic_ulong slow_bodies;  /* requests cut with 408: body below limits.body_min_rate */
     /* the families; entries are added when a runtime is built (main thread) */
     uv_mutex_t lock;
     struct route_metrics *routes;

@@ -38,6 +38,9 @@ struct exchange {
     uint64_t resp_bytes; /* body bytes sent to the client */
     uint64_t req_bytes;  /* body bytes received from the client */
     uint64_t start_ms;
+    /* the body clock (timeouts.body + body_min_rate): started when the body can flow to a
+     * backend; time paused for the backend's backpressure does not count */
+    uint64_t body_start_ms, body_paused_ms, body_pause_since;
     enum certgate_reason reason; /* rejection reason, CERTGATE_OK otherwise */
     int judged;                  /* a policy judged the certificate: <reason> is its verdict */
     uint64_t up_start_ms;        /* relay: when a server was asked; 0 = never */

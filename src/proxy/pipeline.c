@@ -186,14 +186,44 @@ void proxy_on_drain(struct conn *c)
     }
 }
 
+/* When the body read so far is due, or 0 while the body clock is not running (no body, not
+ * flowing yet, complete, or paused by the backend's backpressure). */
+static uint64_t body_deadline(const struct conn *c)
+{
+    const struct exchange *ex = &c->ex;
+    const struct cfg_listener *l = c->l->cfg;
+    if (ex->body_start_ms == 0 || ex->req_done || ex->body_pause_since || !l->limits.body_min_rate)
+        return 0;
+    return ex->body_start_ms + ex->body_paused_ms + l->timeouts.body +
+           ex->req_bytes * 1000 / l->limits.body_min_rate;
+}
+
+uint64_t proxy_active_timeout(const struct conn *c)
+{
+    uint64_t idle = c->l->cfg->timeouts.idle, due = body_deadline(c), now = conn_now(c);
+    if (due == 0)
+        return idle;
+    if (due <= now)
+        return 1;
+    return due - now < idle ? due - now : idle;
+}
+
 void proxy_on_timeout(struct conn *c)
 {
     struct exchange *ex = &c->ex;
     if (c->state == CONN_HEAD || (c->state == CONN_ACTIVE && !ex->resp_started)) {
+        uint64_t due = c->state == CONN_ACTIVE ? body_deadline(c) : 0;
+        char detail[160] = "the request was not received in time";
+        if (due && due <= conn_now(c)) {
+            snprintf(detail, sizeof(detail),
+                     "the request body arrived slower than %zu bytes per second",
+                     c->l->cfg->limits.body_min_rate);
+            atomic_fetch_add(&c->rt->metrics->slow_bodies, 1);
+        }
         if (c->state == CONN_HEAD)
             snprintf(ex->method, sizeof(ex->method), "-");
         ex->keep_alive = 0;
-        respond_error(c, 408, "RequestTimeout", "the request was not received in time");
+        respond_error(c, 408, "RequestTimeout", detail);
         return;
     }
     conn_close(c, 0);

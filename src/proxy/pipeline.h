@@ -4,6 +4,7 @@
 #define CERTGATE_PROXY_PIPELINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct conn;
 
@@ -13,6 +14,9 @@ void proxy_on_data(struct conn *c);
 void proxy_on_drain(struct conn *c);
 /* The state's timer fired in CONN_HEAD or CONN_ACTIVE. */
 void proxy_on_timeout(struct conn *c);
+/* How long an active exchange may wait for the client now: timeouts.idle, or less when the
+ * request body's rate deadline (timeouts.body + limits.body_min_rate) comes first. */
+uint64_t proxy_active_timeout(const struct conn *c);
 /* The connection is closing: detach from any backend. */
 void proxy_on_close(struct conn *c);
 /* Free what the exchange holds. */

@@ -119,6 +119,27 @@ static void fail(struct conn *c, int status, const char *code, const char *detai
     conn_close(c, 0); /* mid-response: only cutting the connection tells the client */
 }
 
+/* Read the client's body while the backend keeps up; the body clock does not run while the
+ * backend holds it back. */
+static void body_flow(struct conn *c, int flowing)
+{
+    struct exchange *ex = &c->ex;
+    uint64_t now = conn_now(c);
+    if (flowing) {
+        if (ex->body_pause_since) {
+            ex->body_paused_ms += now - ex->body_pause_since;
+            ex->body_pause_since = 0;
+        }
+        sock_start_read(&c->sock);
+    } else {
+        if (!ex->body_pause_since && !ex->req_done)
+            ex->body_pause_since = now;
+        sock_stop_read(&c->sock);
+    }
+    if (!ex->req_done)
+        conn_touch(c); /* the deadline depends on the bytes read and on the pause */
+}
+
 void relay_client_body(struct conn *c)
 {
     struct exchange *ex = &c->ex;
@@ -139,17 +160,13 @@ void relay_client_body(struct conn *c)
         }
         ex->req_bytes += (uint64_t)n;
         buf_consume(in, (size_t)n);
-        conn_touch(c);
     }
     if (ex->reqbody.done) {
         ex->req_done = 1;
         conn_timer_stop(c);
         upstream_timer(u, backend_timeout(c, 1));
     }
-    if (u->sock.wpending > RELAY_HIGH)
-        sock_stop_read(&c->sock);
-    else
-        sock_start_read(&c->sock);
+    body_flow(c, u->sock.wpending <= RELAY_HIGH);
 }
 
 void relay_upstream_ready(struct upstream *u)
@@ -160,6 +177,8 @@ void relay_upstream_ready(struct upstream *u)
         fail(c, 502, "BadGateway", "the backend connection failed");
         return;
     }
+    if (!ex->req_done && ex->reqbody.kind != HTTP_BODY_NONE && ex->body_start_ms == 0)
+        ex->body_start_ms = conn_now(c); /* the body can flow from now on */
     if (ex->expect_continue && !ex->req_done && !ex->sent_continue) {
         ex->sent_continue = 1;
         conn_write(c, continue_100, sizeof(continue_100) - 1);

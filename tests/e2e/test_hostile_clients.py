@@ -82,6 +82,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 
 import prom
 from harness import (
@@ -1142,3 +1143,138 @@ class HostileClientsTest(CertgateTestCase):
         got = self.be.wait_for(len(values))
         self.assertEqual([q.header_values("X-A") for q in got],
                          [[v.decode("iso-8859-1")] for v in values])
+
+
+class SlowBodyTest(CertgateTestCase):
+    """A request body must average limits.body_min_rate after timeouts.body: one that
+    trickles in is cut with 408 (the backend connection with it), one that keeps the
+    rate goes through however long it takes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.be = cls.class_backend()
+        cls.port, cls.admin = free_port(), free_port()
+        cls.class_certgate(
+            config([listener("plain", cls.port, tls=False,
+                             timeouts={"body": "1s", "idle": "10s"},
+                             limits={"body_min_rate": "1KiB"})],
+                   cls.be.url, admin={"address": f"127.0.0.1:{cls.admin}"}),
+            [cls.port, cls.admin])
+
+    def setUp(self):
+        super().setUp()
+        self.be.clear()
+
+    def slow_bodies(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=5) as r:
+            return prom.parse(r.read().decode()).value("certgate_slow_request_bodies_total")
+
+    def post(self, target, total, piece, pause, limit):
+        """POST <total> bytes, <piece> at a time with <pause> s between, for at most
+        <limit> s or until certgate answers; (response, seconds from the head)."""
+        with RawConn(self.port, timeout=limit + 5) as c:
+            c.send(f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {total}\r\n"
+                   "\r\n".encode())
+            t0 = time.monotonic()
+            sent = 0
+            while sent < total and time.monotonic() - t0 < limit:
+                n = min(piece, total - sent)
+                try:
+                    c.send(b"b" * n)
+                except OSError:
+                    break  # certgate answered and closed
+                sent += n
+                r, _, _ = select.select([c.sock], [], [], pause)
+                if r:
+                    break  # the answer is coming
+            res = c.read_response(timeout=limit + 3)
+            return res, time.monotonic() - t0
+
+    def test_trickling_body_is_cut_with_408_and_counted(self):
+        before = self.slow_bodies()
+        # 100 bytes every 0.25 s: 400 B/s against 1 KiB/s. Due at 1 s + bytes / 1024 per s,
+        # i.e. after about 1.6 s; the idle timeout (10 s) never comes into it.
+        res, took = self.post("/trickle", 100000, 100, 0.25, 8)
+        self.assertIsNotNone(res, "closed without an answer")
+        self.assertJsonError(res, 408, "RequestTimeout")
+        self.assertEqual(res.json()["detail"],
+                         "the request body arrived slower than 1024 bytes per second")
+        self.assertGreaterEqual(took, 1.0)
+        self.assertLess(took, 5.0)
+        self.assertEqual(self.slow_bodies() - before, 1)
+        time.sleep(0.3)
+        self.assertEqual(self.be.requests(), [], "an incomplete request was recorded")
+
+    def test_body_at_the_rate_goes_through_past_the_allowance(self):
+        before = self.slow_bodies()
+        # 6,000 bytes every 0.3 s (20 KB/s) for about 3 s: three times timeouts.body
+        res, took = self.post("/steady", 60000, 6000, 0.3, 10)
+        self.assertIsNotNone(res, "closed without an answer")
+        self.assertEqual(res.status, 200, res.body[:300])
+        self.assertGreater(took, 2.0)
+        got = self.be.only()
+        self.assertEqual((got.target, got.body_len), ("/steady", 60000))
+        self.assertEqual(self.slow_bodies() - before, 0)
+
+
+class _SlowSink:
+    """A backend that reads a request body at about <rate> bytes/s, then answers 200
+    with the byte count: certgate's own backpressure holds the client back."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.got = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            want = int(next(ln.split(b":")[1] for ln in head.split(b"\r\n")
+                            if ln.lower().startswith(b"content-length:")))
+            n = len(body)
+            while n < want:
+                time.sleep(65536 / self.rate)
+                piece = conn.recv(65536)
+                if not piece:
+                    break
+                n += len(piece)
+            self.got.append(n)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    def stop(self):
+        self.sock.close()
+
+
+class SlowBackendBodyTest(CertgateTestCase):
+    def test_time_held_back_by_a_slow_backend_does_not_count_against_the_client(self):
+        # the backend takes ~4 s for 16 MiB; the client could send it all at once. A body
+        # clock that ran while certgate held the client back would cut it after ~1.3 s.
+        sink = _SlowSink(4 << 20)
+        self.addCleanup(sink.stop)
+        port = free_port()
+        self.certgate(config([listener("plain", port, tls=False,
+                                       timeouts={"body": "1s", "idle": "10s"},
+                                       limits={"body_min_rate": "64MiB"})], sink.url), [port])
+        total = 16 << 20
+        with RawConn(port, timeout=30) as c:
+            t0 = time.monotonic()
+            c.send(f"POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: {total}\r\n\r\n".encode()
+                   + b"x" * total)
+            res = c.read_response(timeout=30)
+            took = time.monotonic() - t0
+        self.assertIsNotNone(res, "closed without an answer")
+        self.assertEqual((res.status, res.body), (200, b"ok"), res.body[:300])
+        self.assertEqual(sink.got, [total])
+        self.assertGreater(took, 2.0, "the backend did not hold the body back")

@@ -61,6 +61,7 @@ EXPECTED_TYPES = {
     "certgate_reloads_total": "counter",
     "certgate_config_generation": "gauge",
     "certgate_config_last_reload_successful": "gauge",
+    "certgate_slow_request_bodies_total": "counter",
 }
 
 RELOAD_OK = ("certgate_reloads_total", {"result": "success"})

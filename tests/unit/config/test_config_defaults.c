@@ -24,6 +24,8 @@ static void test_listener_defaults(void **state)
     assert_int_equal(l.limits.header_bytes, 32768);
     assert_int_equal(l.limits.headers, 100);
     assert_int_equal(l.limits.connections, 10000);
+    assert_int_equal(l.timeouts.body, 20000);
+    assert_int_equal(l.limits.body_min_rate, 500);
     assert_int_equal(l.client_auth.mode, CA_IGNORE);
     assert_int_equal(l.client_auth.on_failure, ON_FAILURE_HTTP);
 }

@@ -63,14 +63,22 @@ static void test_timeouts_limits(void **state)
     assert_int_equal(cfg->listeners[0].timeouts.handshake, 10000);
     assert_int_equal(cfg->listeners[0].limits.headers, 20);
     assert_int_equal(cfg->listeners[0].limits.header_bytes, 32768);
+    assert_int_equal(cfg->listeners[0].timeouts.body, 20000);
+    assert_int_equal(cfg->listeners[0].limits.body_min_rate, 500);
     config_free(cfg);
+    cfg = cfg_expect_ok(L "    timeouts: {body: 90s}\n    limits: {body_min_rate: 8KiB}\n");
+    assert_int_equal(cfg->listeners[0].timeouts.body, 90000);
+    assert_int_equal(cfg->listeners[0].limits.body_min_rate, 8192);
+    config_free(cfg);
+    cfg_expect_err(L "    limits: {body_min_rate: 0}\n",
+                   "c.yaml:4:29: 'body_min_rate' must be greater than 0");
     cfg_expect_err(
         L "    timeouts: {idle: 60}\n",
         "c.yaml:4:22: invalid duration '60' for 'idle': use a number and a unit, as 500ms, "
         "30s, 5m or 1h");
     cfg_expect_err(L "    timeouts: {keepalive: 60s}\n",
                    "c.yaml:4:16: unknown key 'keepalive' in 'timeouts' (valid keys: handshake, "
-                   "header, idle, connect, response)");
+                   "header, idle, connect, response, body)");
     cfg_expect_err(L "    timeouts: 10s\n",
                    "c.yaml:4:15: expected a mapping for 'timeouts', got '10s'");
     cfg_expect_err(
