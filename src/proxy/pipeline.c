@@ -44,8 +44,12 @@ static int read_head(struct conn *c)
 {
     struct sock *s = &c->sock;
     if (s->in.len == 0) {
-        if (s->flags & (SOCK_EOF | SOCK_ERROR))
+        /* a clean end between requests (FIN, close_notify) is answered in kind, after
+         * whatever answer is still queued; only a broken connection is dropped */
+        if (s->flags & SOCK_ERROR)
             conn_close(c, 0);
+        else if (s->flags & SOCK_EOF)
+            conn_close(c, 1);
         else if (c->state == CONN_IDLE)
             buf_free(&s->in); /* an idle connection keeps no read buffer (16 KiB or more) */
         return 0;

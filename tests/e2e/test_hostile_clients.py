@@ -969,9 +969,10 @@ class HostileClientsTest(CertgateTestCase):
 
     # --- 9. half-closed connections ---
 
-    def _tls_half_close(self, request):
-        """Send <request> over mTLS, then close_notify (TLS half-close, TCP stays
-        open); returns (everything received, whether certgate sent close_notify)."""
+    def _tls_half_close(self, request, pause=0.0):
+        """Send <request> over mTLS, wait <pause> s without reading, then close_notify (TLS
+        half-close, TCP stays open); returns (everything received, whether certgate sent
+        close_notify)."""
         ctx = ssl.create_default_context(cafile=pem("root-ca"))
         ctx.load_cert_chain(pem("valid-client"), key("valid-client"))
         inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -1003,6 +1004,7 @@ class HostileClientsTest(CertgateTestCase):
             push()
             obj.write(request)
             push()
+            time.sleep(pause)
             try:
                 obj.unwrap()
             except ssl.SSLWantReadError:
@@ -1046,6 +1048,22 @@ class HostileClientsTest(CertgateTestCase):
         self.assertControlServed(ctl)
         self.assertEqual(sorted(q.target for q in self.be.requests()),
                          [f"/half-tls/bytes/{size}", f"/half/bytes/{size}"])
+
+    def test_09d_close_notify_after_the_exchange_ended_loses_nothing_and_is_answered(self):
+        # The backend's answer is complete (below certgate's relay high-water mark, so it is
+        # all taken at once; the client reads nothing yet) before the client's close_notify
+        # arrives: the connection is idle then, and closing it must still deliver
+        # everything, then close_notify.
+        size = 200_000
+        with self.control() as ctl:
+            raw, notify = self._tls_half_close(
+                head("GET", f"/late-notify/bytes/{size}", host=b"localhost"), pause=0.5)
+            hd, _, body = raw.partition(b"\r\n\r\n")
+            self.assertTrue(hd.startswith(b"HTTP/1.1 200 "), raw[:200])
+            self.assertEqual(len(body), size)
+            self.assertEqual(hashlib.sha256(body).hexdigest(), pattern_sha256(size))
+            self.assertTrue(notify, "certgate did not end with close_notify")
+        self.assertControlServed(ctl)
 
     def test_09b_half_close_mid_head_or_mid_body_closes_and_forwards_nothing(self):
         with self.control() as ctl:
