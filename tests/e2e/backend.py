@@ -26,6 +26,7 @@ Paths it understands (any method):
 
 import hashlib
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -280,6 +281,7 @@ class _Server(ThreadingHTTPServer):
         self.cond = threading.Condition()
         self.log = []
         self.connections = 0
+        self.errors = []  # handler failures, "(host, port): error"
 
     def record(self, rec):
         with self.cond:
@@ -289,7 +291,19 @@ class _Server(ThreadingHTTPServer):
     def process_request(self, request, client_address):
         with self.cond:
             self.connections += 1
-        super().process_request(request, client_address)
+        try:
+            super().process_request(request, client_address)
+        except RuntimeError:
+            # "can't start new thread" on a crowded machine: serve this connection on the
+            # accepting thread rather than drop it (which certgate would rightly report
+            # as a 502 "closed the connection")
+            self.errors.append(f"{client_address}: no thread; served inline")
+            self.process_request_thread(request, client_address)
+
+    def handle_error(self, request, client_address):
+        # the traceback still goes to stderr; the peer port ties it to a certgate log line
+        self.errors.append(f"{client_address}: {sys.exc_info()[1]!r}")
+        super().handle_error(request, client_address)
 
 
 class RecordingBackend:
@@ -319,6 +333,11 @@ class RecordingBackend:
         """TCP connections accepted so far (keep-alive pooling shows here)."""
         with self._srv.cond:
             return self._srv.connections
+
+    def errors(self):
+        """Handler failures so far, each "(host, port): error" (the port is certgate's)."""
+        with self._srv.cond:
+            return list(self._srv.errors)
 
     def clear(self):
         with self._srv.cond:

@@ -159,6 +159,17 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def stop_listening(sock):
+    """Close a listening socket that a thread may be blocked in accept() on: on Linux
+    close() alone leaves it listening (and the thread waiting) until the process ends;
+    shutdown() wakes the accept with an error first."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
 def wait_port(port, timeout, alive=None):
     """Wait until 127.0.0.1:port accepts; <alive>() returning False aborts."""
     deadline = time.monotonic() + timeout
@@ -407,9 +418,11 @@ class CertgateTestCase(unittest.TestCase):
 
     maxDiff = None
     _class_procs = ()
+    _class_backends = ()
 
     def setUp(self):
         self._procs = []
+        self._backends = []
 
     @classmethod
     def class_certgate(cls, cfg=None, ports=(), **kw):
@@ -422,6 +435,7 @@ class CertgateTestCase(unittest.TestCase):
     @classmethod
     def class_backend(cls):
         b = RecordingBackend().start()
+        cls._class_backends = list(cls._class_backends) + [b]
         cls.addClassCleanup(b.stop)
         return b
 
@@ -434,6 +448,7 @@ class CertgateTestCase(unittest.TestCase):
 
     def backend(self):
         b = RecordingBackend().start()
+        self._backends.append(b)
         self.addCleanup(b.stop)
         return b
 
@@ -443,6 +458,10 @@ class CertgateTestCase(unittest.TestCase):
         if result is not None and len(result.failures) + len(result.errors) > before:
             for cg in list(getattr(self, "_procs", [])) + list(type(self)._class_procs):
                 sys.stderr.write(f"\n===== logs of {self.id()} =====\n{cg.logs()}\n")
+            for b in list(getattr(self, "_backends", [])) + list(type(self)._class_backends):
+                if b.errors():
+                    sys.stderr.write(f"===== backend {b.url} errors =====\n"
+                                     + "\n".join(b.errors()) + "\n")
         return out
 
     # -- assertions --

@@ -65,6 +65,7 @@ from harness import (
     pem,
     s_client,
     scratch,
+    stop_listening,
 )
 
 BOUND = 5.0  # seconds any single verdict may take, however hostile the chain
@@ -216,7 +217,7 @@ class RawBackend:
         with self.cond:
             self.stopped = True
             conns = list(self.conns)
-        self.sock.close()
+        stop_listening(self.sock)
         for c in conns:
             try:
                 c.shutdown(socket.SHUT_RDWR)

@@ -95,6 +95,7 @@ from harness import (
     listener,
     pattern_sha256,
     pem,
+    stop_listening,
 )
 
 HEADER_TIMEOUT = 1.0
@@ -1272,7 +1273,7 @@ class _SlowSink:
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 
     def stop(self):
-        self.sock.close()
+        stop_listening(self.sock)
 
 
 class SlowBackendBodyTest(CertgateTestCase):

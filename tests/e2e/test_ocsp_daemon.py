@@ -20,6 +20,7 @@ from harness import (
     pem,
     pki,
     scratch,
+    stop_listening,
 )
 
 
@@ -106,7 +107,7 @@ class Silent:
 
     def stop(self):
         self.stopped = True
-        self.sock.close()
+        stop_listening(self.sock)
         for c in self.conns:
             c.close()
 

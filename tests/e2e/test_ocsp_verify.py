@@ -28,7 +28,7 @@ import threading
 import time
 import unittest
 
-from harness import BINARY, free_port, key, pem, pki, scratch
+from harness import BINARY, free_port, key, pem, pki, scratch, stop_listening
 
 DEV_DN = "CN=APIM Sample DEV Intermediate CA"
 AIA_PORT = 8889
@@ -114,7 +114,7 @@ class Silent:
             pass
 
     def stop(self):
-        self.sock.close()
+        stop_listening(self.sock)
         for c in self.conns:
             c.close()
         self.thread.join(timeout=5)

@@ -19,6 +19,7 @@ from harness import (
     free_port,
     listener,
     pattern_sha256,
+    stop_listening,
 )
 from backend import pattern_chunks
 
@@ -126,7 +127,7 @@ class ResettingBackend:
             conn.close()
 
     def stop(self):
-        self.sock.close()
+        stop_listening(self.sock)
 
 
 class RelayTest(CertgateTestCase):
