@@ -167,10 +167,14 @@ static void up_on_data(struct sock *s)
         return;
     }
     if (u->state == UP_CONNECTING) {
-        if (s->flags & (SOCK_ERROR | SOCK_EOF)) { /* the TLS handshake failed */
-            tls_client_verify_error(s->ssl, u->tls_name, u->why, sizeof(u->why));
-            relay_upstream_failed(u, UPF_TLS);
+        if (!(s->flags & (SOCK_ERROR | SOCK_EOF)))
+            return;
+        if (s->ssl == NULL) { /* plain TCP reports its connect through up_on_connect */
+            relay_upstream_failed(u, UPF_CONNECT);
+            return;
         }
+        tls_client_verify_error(s->ssl, u->tls_name, u->why, sizeof(u->why));
+        relay_upstream_failed(u, UPF_TLS); /* the TLS handshake failed */
         return;
     }
     if (s->in.len)
