@@ -29,7 +29,7 @@ struct ocsp_staple {
     struct staple_resp *resp; /* what handshakes staple; NULL = nothing */
     /* set once, before the staple is shared */
     struct certgate_ocsp_request *req;
-    unsigned char key[32]; /* certificate, issuer and responder: a reload's twin has the same */
+    unsigned char key[32]; /* certificate, issuer, responder, listener: a reload's twin's */
     char *subject, *serial, *listener;
     uint64_t timeout_ms, retry_ms;
     struct staple_list *list;
@@ -117,7 +117,10 @@ int ocsp_staple_valid(struct ocsp_staple *st, time_t now)
 
 /* ---- the staple ---- */
 
-static void make_key(X509 *leaf, X509 *issuer, const char *url, unsigned char *key)
+/* A reload's twin of a staple: the same certificate, issuer and responder on the listener of
+ * the same name (two listeners sharing a certificate each keep their own staple fresh). */
+static void make_key(X509 *leaf, X509 *issuer, const char *url, const char *listener,
+                     unsigned char *key)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char *a = NULL, *b = NULL;
@@ -126,7 +129,8 @@ static void make_key(X509 *leaf, X509 *issuer, const char *url, unsigned char *k
     memset(key, 0, 32);
     if (md && alen > 0 && blen > 0 && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
         EVP_DigestUpdate(md, a, (size_t)alen) == 1 && EVP_DigestUpdate(md, b, (size_t)blen) == 1 &&
-        EVP_DigestUpdate(md, url, strlen(url)) == 1)
+        EVP_DigestUpdate(md, url, strlen(url) + 1) == 1 &&
+        EVP_DigestUpdate(md, listener, strlen(listener)) == 1)
         EVP_DigestFinal_ex(md, key, &klen);
     OPENSSL_free(a);
     OPENSSL_free(b);
@@ -176,7 +180,7 @@ struct ocsp_staple *ocsp_staple_new(X509 *leaf, X509 *issuer, const struct stapl
         staple_free(st);
         return NULL;
     }
-    make_key(leaf, issuer, certgate_ocsp_request_url(st->req), st->key);
+    make_key(leaf, issuer, certgate_ocsp_request_url(st->req), st->listener, st->key);
     return st;
 }
 

@@ -214,6 +214,18 @@ class StaplingTest(CertgateTestCase):
         self.assertStapled(out, b, "revoked")
         self.assertNotIn(a["serial"], out)
 
+    def test_two_listeners_sharing_a_certificate_both_staple(self):
+        r = self.responder()
+        cert = self.pki.issue("good", aia=r.url)
+        self.port, other = free_port(), free_port()
+        cfg = config([stapling_listener("web", self.port, [cert], True),
+                      stapling_listener("web2", other, [cert], True)])
+        self.certgate(cfg, [self.port, other])
+        for port in (self.port, other):
+            with self.subTest(port=port):
+                self.port = port
+                self.assertStapled(self.wait_staple("-tls1_3"), cert)
+
     def test_reload_of_the_same_certificate_staples_at_once(self):
         r = self.responder()
         cert = self.pki.issue("good", aia=r.url)
