@@ -1,8 +1,10 @@
 #include "core/gateway.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config/config.h"
 #include "core/files_stamp.h"
@@ -170,6 +172,36 @@ static void arm_crl_timer(struct gateway *gw)
         uv_timer_stop(&gw->crl_timer);
 }
 
+/* Raise the soft file-descriptor limit to the hard one (a gateway holds a descriptor per
+ * connection, and the default soft limit is often 1024), then check that the workers' own
+ * descriptors fit. -1 (logged) when they cannot. */
+static int fd_limit(const struct config *cfg, int n_workers)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+        else
+            log_msg("info", "file descriptor limit raised from %llu to %llu",
+                    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+    }
+    /* each worker: its loop (epoll, eventfd, signal pipe) and two per listener (the
+     * runtime's SO_REUSEPORT socket and the worker's copy); then room for connections */
+    unsigned long long need = (unsigned long long)n_workers * (4 + 2 * cfg->n_listeners) + 64;
+    if (rl.rlim_cur != RLIM_INFINITY && need > (unsigned long long)rl.rlim_cur) {
+        log_msg("error",
+                "%d workers need at least %llu file descriptors and the limit (RLIMIT_NOFILE) "
+                "is %llu: raise it (ulimit -n, systemd LimitNOFILE=) or run fewer workers",
+                n_workers, need, (unsigned long long)rl.rlim_cur);
+        return -1;
+    }
+    return 0;
+}
+
 int gateway_run(struct config *cfg, int n_workers)
 {
     struct gateway *gw = calloc(1, sizeof(*gw));
@@ -182,8 +214,9 @@ int gateway_run(struct config *cfg, int n_workers)
         n_workers = (int)uv_available_parallelism();
     gw->n_workers = n_workers;
     metrics_init(&gw->metrics);
-    if (log_configure(&cfg->log, err, sizeof(err)) < 0) {
-        log_msg("error", "%s", err);
+    if (log_configure(&cfg->log, err, sizeof(err)) < 0 || fd_limit(cfg, n_workers) < 0) {
+        if (err[0])
+            log_msg("error", "%s", err);
         config_free(cfg);
         metrics_free(&gw->metrics);
         free(gw);
@@ -239,7 +272,7 @@ int gateway_run(struct config *cfg, int n_workers)
         log_msg("info", "certgate running with %d workers", n_workers);
         status = 0;
     } else {
-        log_msg("error", "cannot start worker %d", started);
+        log_msg("error", "cannot start worker %d: %s", started, strerror(errno));
         close_signals(gw);
         health_stop(gw->health);
         gw->health = NULL;

@@ -196,8 +196,9 @@ static uint64_t body_deadline(const struct conn *c)
 {
     const struct exchange *ex = &c->ex;
     const struct cfg_listener *l = c->l->cfg;
-    if (ex->body_start_ms == 0 || ex->req_done || ex->body_pause_since || !l->limits.body_min_rate)
-        return 0;
+    if (ex->body_start_ms == 0 || ex->req_done || ex->resp_started || ex->body_pause_since ||
+        !l->limits.body_min_rate)
+        return 0; /* once the backend answers, the exchange is its to pace */
     return ex->body_start_ms + ex->body_paused_ms + l->timeouts.body +
            ex->req_bytes * 1000 / l->limits.body_min_rate;
 }
@@ -233,7 +234,8 @@ void proxy_on_timeout(struct conn *c)
     conn_close(c, 0);
 }
 
-/* The route's response counter and the listener's duration histogram. */
+/* The route's response counter and the listener's duration histogram (not for a WebSocket:
+ * a session of hours is no request latency). */
 static void count_response(struct conn *c)
 {
     struct exchange *ex = &c->ex;
@@ -242,7 +244,8 @@ static void count_response(struct conn *c)
             atomic_fetch_add(
                 &c->l->route_m[ex->route - c->l->cfg->routes]->responses[ex->status / 100], 1);
     }
-    hist_observe(c->l->request_hist, (conn_now(c) - ex->start_ms) * 1000u);
+    if (!ex->tunnel)
+        hist_observe(c->l->request_hist, (conn_now(c) - ex->start_ms) * 1000u);
 }
 
 void proxy_on_close(struct conn *c)
@@ -250,9 +253,9 @@ void proxy_on_close(struct conn *c)
     if (c->ex.up)
         relay_abort(c);
     if (c->ex.tunnel) { /* a WebSocket's line is written when it ends: bytes and duration */
-        c->ex.tunnel = 0;
         count_response(c);
         log_access(c);
+        c->ex.tunnel = 0;
     }
 }
 

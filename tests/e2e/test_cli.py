@@ -1,5 +1,6 @@
 """The command line (SPEC §7): `certgate check` and quick mode."""
 
+import resource
 import subprocess
 
 from harness import (
@@ -165,7 +166,39 @@ class WorkersFlagTest(CertgateTestCase):
                                  "--workers: expected a number from 1 to 1024")
 
     def test_more_than_256_workers_serve(self):
+        if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < 300 * 6 + 64:
+            self.skipTest("the hard file-descriptor limit is too low for 300 workers")
         port = free_port()
         self.certgate(config([listener("mtls", port, "require")]), [port], workers=300)
         res = curl(f"https://localhost:{port}/w", client="valid-client")
         self.assertEqual(res.status, 200, res)
+
+    def run_limited(self, workers, soft, hard):
+        """certgate run with RLIMIT_NOFILE (soft, hard) and <workers> workers, stopped after it
+        started (or exited); (returncode or None, stderr)."""
+        port = free_port()
+        cfg = scratch("fdlimit") / "c.yaml"
+        cfg.write_text(to_yaml(config([listener("mtls", port, "require")])))
+        p = subprocess.Popen(
+            [BINARY, "run", "-c", str(cfg), "--workers", str(workers)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)))
+        try:
+            rc = p.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            rc = None
+            p.terminate()
+            p.wait(timeout=10)
+        return rc, p.stderr.read()
+
+    def test_soft_fd_limit_is_raised_to_the_hard_one(self):
+        rc, err = self.run_limited(4, 256, 4096)
+        self.assertIsNone(rc, err)  # still running: it started
+        self.assertIn("file descriptor limit raised from 256 to 4096", err)
+
+    def test_too_many_workers_for_the_fd_limit_are_refused_with_a_reason(self):
+        rc, err = self.run_limited(100, 256, 256)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("100 workers need at least 664 file descriptors and the limit "
+                      "(RLIMIT_NOFILE) is 256: raise it (ulimit -n, systemd LimitNOFILE=) or "
+                      "run fewer workers", err)

@@ -832,10 +832,11 @@ class AccessLogTest(CertgateTestCase):
     def test_websocket_line_is_written_when_the_tunnel_ends(self):
         ws = WebSocketEcho().start()
         self.addCleanup(ws.stop)
-        port = free_port()
-        cfg = config([listener("mtls", port, "require", backend="ws")], log={"access": "stdout"})
+        port, admin = free_port(), free_port()
+        cfg = config([listener("mtls", port, "require", backend="ws")], log={"access": "stdout"},
+                     admin={"address": f"127.0.0.1:{admin}"})
         cfg["backends"]["ws"] = {"servers": [ws.url]}
-        cg = self.certgate(cfg, [port])
+        cg = self.certgate(cfg, [port, admin])
         msgs = ["a" * 100, bytes(5000)]
         res = ws_roundtrip(port, "/ws/line", msgs, client="valid-client")
         self.assertEqual((res.status, res.echoed, res.close_code), (101, msgs, 1000), res)
@@ -851,6 +852,12 @@ class AccessLogTest(CertgateTestCase):
         self.assertGreaterEqual(line["bytes_out"], 5100 + 2 + 4)
         self.assertLess(line["bytes_out"], 5200)
         self.assertClient(line, "valid-client")
+        # the 101 counts as a response; the session is no request latency
+        page = scrape(admin)
+        self.assertEqual([v for _, v in page.select("certgate_responses_total", listener="mtls",
+                                                    **{"class": "1xx"})], [1])
+        self.assertEqual(page.get("certgate_request_duration_seconds_count", {"listener": "mtls"}),
+                         0)
 
     def test_local_answer_has_no_upstream(self):
         out = self.request("-tls1_3", "/echo/x")
