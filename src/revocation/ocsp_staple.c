@@ -253,12 +253,17 @@ enum certgate_ocsp_status ocsp_staple_judge(const struct certgate_ocsp_request *
 
 uint64_t ocsp_staple_refresh_ms(time_t now, time_t next_update)
 {
-    time_t half;
+    time_t left = next_update - now, half;
     if (next_update == 0)
         return REFRESH_DEFAULT_S * 1000u;
-    half = next_update > now ? (next_update - now) / 2 : 0;
-    if (half < REFRESH_MIN_S)
-        half = REFRESH_MIN_S;
+    if (left <= 0)
+        half = REFRESH_MIN_S; /* already past nextUpdate: after the minimum */
+    else if (left >= 2 * REFRESH_MIN_S)
+        half = left / 2;
+    else if (left >= REFRESH_MIN_S)
+        half = REFRESH_MIN_S; /* the minimum still comes before it lapses */
+    else
+        half = left / 2 > 0 ? left / 2 : 1; /* about to lapse: ask again before it does */
     if (half > REFRESH_MAX_S)
         half = REFRESH_MAX_S;
     return (uint64_t)half * 1000u;
