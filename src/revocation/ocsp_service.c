@@ -1,4 +1,5 @@
 #include "revocation/ocsp_service.h"
+#include "revocation/ocsp_service_internal.h"
 
 #include "core/metrics.h"
 #include "revocation/ocsp_staple.h"
@@ -11,85 +12,7 @@
 #include <openssl/evp.h>
 #include <certgate/crl.h>
 
-#define CACHE_SLOTS      4096
-#define CRL_SLOTS        256
-#define MAX_WAITERS      64
-#define ERROR_CACHE_MS   5000 /* a responder that failed is not asked again at once */
-#define STAPLES_PER_TURN 64
-
-enum entry_state { E_EMPTY = 0, E_PENDING, E_DONE };
-
-struct entry {
-    unsigned char key[32];
-    enum entry_state state;
-    struct certgate_ocsp_result res;
-    uint64_t expires_ms; /* monotonic */
-    uv_async_t *waiters[MAX_WAITERS];
-    int n_waiters;
-};
-
-/* A CRL from a distribution point, shared by every worker. While a refresh
- * runs, the CRL it replaces keeps answering (until its own nextUpdate). */
-struct crl_entry {
-    unsigned char key[32];
-    enum entry_state state;
-    X509_CRL *crl;  /* the last good one; NULL when none was fetched */
-    X509 *signer;   /* the issuer whose key verified <crl> */
-    char why[1600]; /* the last failure, when <crl> is NULL */
-    uint64_t expires_ms;
-    uv_async_t *waiters[MAX_WAITERS];
-    int n_waiters;
-};
-
-enum job_kind { JOB_OCSP = 0, JOB_CRL, JOB_STAPLE };
-
-/* One query in flight, owned by the service thread. */
-struct job {
-    struct ocsp_service *s;
-    enum job_kind kind;
-    unsigned char key[32];
-    struct certgate_ocsp_request *req; /* JOB_OCSP; JOB_STAPLE: borrowed from <staple> */
-    struct ocsp_staple *staple;        /* JOB_STAPLE: kept alive by the staple list */
-    struct certgate_ocsp_url target;   /* JOB_CRL: where, and */
-    char url[1100];                    /* the URL as named, for sentences */
-    X509 *issuer;                      /* JOB_CRL: whose key must have signed it */
-    uint64_t timeout_ms, cache_ms;
-    uv_tcp_t tcp;
-    uv_connect_t connect;
-    uv_write_t write;
-    uv_getaddrinfo_t resolve;
-    uv_timer_t timer;
-    uint64_t started_ms;
-    unsigned char *out;
-    size_t out_len;
-    unsigned char *in;
-    size_t in_len, in_cap;
-    int handles;
-    int resolving; /* a getaddrinfo request still refers to the job */
-    int done;
-    struct job *next;
-};
-
-struct ocsp_service {
-    uv_thread_t thread;
-    uv_loop_t loop;
-    uv_async_t wake;
-    uv_timer_t staple_timer; /* the next staple due */
-    struct staple_list *staples;
-    uv_mutex_t lock;        /* guards entries, queue, stopping */
-    struct entry *entries;  /* direct-mapped cache */
-    struct crl_entry *crls; /* direct-mapped, by URL */
-    struct job *queue;      /* submitted, not yet started */
-    int stopping;
-    int muted; /* workers are stopping: wake none of them any more */
-    atomic_ullong queries;
-    atomic_ullong crl_fetches;
-    atomic_ullong hits, misses;
-    atomic_ullong staple_fetches;
-    struct hist responder; /* OCSP queries, start to answer or failure */
-};
-
-static uint64_t now_ms(void)
+uint64_t ocsp_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -113,7 +36,7 @@ static void finish(struct job *j, const struct certgate_ocsp_result *res)
     if (j->done)
         return;
     j->done = 1;
-    hist_observe(&s->responder, (now_ms() - j->started_ms) * 1000u);
+    hist_observe(&s->responder, (ocsp_now_ms() - j->started_ms) * 1000u);
     uint64_t ttl = res->status == CERTGATE_OCSP_ERROR ? ERROR_CACHE_MS : j->cache_ms;
     time_t wall = time(NULL);
     if (res->status != CERTGATE_OCSP_ERROR && res->next_update > wall &&
@@ -126,7 +49,7 @@ static void finish(struct job *j, const struct certgate_ocsp_result *res)
     } else if (e->state == E_PENDING && memcmp(e->key, j->key, 32) == 0) {
         e->state = E_DONE;
         e->res = *res;
-        e->expires_ms = now_ms() + ttl;
+        e->expires_ms = ocsp_now_ms() + ttl;
         n = e->n_waiters;
         memcpy(wake, e->waiters, (size_t)n * sizeof(*wake));
         e->n_waiters = 0;
@@ -153,7 +76,6 @@ static void job_closed(uv_handle_t *h)
         job_free(j);
 }
 
-static void crl_finish(struct job *j, X509_CRL *crl, const char *why);
 static void staple_finish(struct job *j, const unsigned char *der, size_t len, const char *why);
 
 static void job_end(struct job *j, const char *why, const struct certgate_ocsp_result *res)
@@ -308,7 +230,7 @@ static void start_job(struct job *j)
     uv_timer_init(&s->loop, &j->timer);
     j->tcp.data = j->timer.data = j->resolve.data = j;
     j->handles = 2;
-    j->started_ms = now_ms();
+    j->started_ms = ocsp_now_ms();
     uv_timer_start(&j->timer, on_timeout, j->timeout_ms, 0);
     if (j->kind == JOB_CRL) {
         atomic_fetch_add(&s->crl_fetches, 1);
@@ -339,7 +261,7 @@ static void staple_finish(struct job *j, const unsigned char *der, size_t len, c
     if (j->done)
         return;
     j->done = 1;
-    ocsp_staple_fetched(j->staple, der, len, why, now_ms());
+    ocsp_staple_fetched(j->staple, der, len, why, ocsp_now_ms());
     run_staples(j->s);
 }
 
@@ -353,11 +275,11 @@ static void run_staples(struct ocsp_service *s)
 {
     struct ocsp_staple *due[STAPLES_PER_TURN];
     uint64_t next;
-    size_t n = staple_list_due(s->staples, now_ms(), due, STAPLES_PER_TURN, &next);
+    size_t n = staple_list_due(s->staples, ocsp_now_ms(), due, STAPLES_PER_TURN, &next);
     for (size_t i = 0; i < n; i++) {
         struct job *j = calloc(1, sizeof(*j));
         if (j == NULL) {
-            ocsp_staple_fetched(due[i], NULL, 0, "was not asked (out of memory)", now_ms());
+            ocsp_staple_fetched(due[i], NULL, 0, "was not asked (out of memory)", ocsp_now_ms());
             continue;
         }
         j->s = s;
@@ -569,7 +491,7 @@ int ocsp_service_status(struct ocsp_service *s, X509 *leaf, X509 *issuer,
     }
     struct entry *e = slot(s, key);
     int mine = memcmp(e->key, key, 32) == 0;
-    if (mine && e->state == E_DONE && now_ms() < e->expires_ms) {
+    if (mine && e->state == E_DONE && ocsp_now_ms() < e->expires_ms) {
         *res = e->res;
         uv_mutex_unlock(&s->lock);
         atomic_fetch_add(&s->hits, 1);
@@ -631,187 +553,4 @@ int ocsp_service_status(struct ocsp_service *s, X509 *leaf, X509 *issuer,
     uv_mutex_unlock(&s->lock);
     uv_async_send(&s->wake);
     return 0;
-}
-
-/* ---- CRLs from distribution points ---- */
-
-static struct crl_entry *crl_slot(struct ocsp_service *s, const unsigned char *key)
-{
-    uint64_t h;
-    memcpy(&h, key, sizeof(h));
-    return &s->crls[h % CRL_SLOTS];
-}
-
-/* Until when a CRL is used without asking again: its nextUpdate, at most <cache_ms>; a CRL
- * already past its nextUpdate is asked for again soon (the CA may have published since). */
-static uint64_t crl_ttl(X509_CRL *crl, uint64_t cache_ms)
-{
-    const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
-    int days = 0, secs = 0;
-    if (nu == NULL || ASN1_TIME_diff(&days, &secs, NULL, nu) != 1)
-        return cache_ms;
-    int64_t left = (int64_t)days * 86400 + secs;
-    if (left <= 0)
-        return ERROR_CACHE_MS;
-    return (uint64_t)left * 1000u < cache_ms ? (uint64_t)left * 1000u : cache_ms;
-}
-
-/* A CRL fetch ended: <crl> (owned, verified) or the failure <why>. */
-static void crl_finish(struct job *j, X509_CRL *crl, const char *why)
-{
-    struct ocsp_service *s = j->s;
-    uv_async_t *wake[MAX_WAITERS];
-    X509_CRL *old = NULL;
-    X509 *old_signer = NULL;
-    int n = 0;
-    if (j->done) {
-        X509_CRL_free(crl);
-        return;
-    }
-    j->done = 1;
-    uv_mutex_lock(&s->lock);
-    struct crl_entry *e = crl_slot(s, j->key);
-    if (s->muted || memcmp(e->key, j->key, 32) != 0 || e->state != E_PENDING) {
-        e->n_waiters = s->muted ? 0 : e->n_waiters;
-        uv_mutex_unlock(&s->lock);
-        X509_CRL_free(crl);
-        return;
-    }
-    e->state = E_DONE;
-    if (crl != NULL) {
-        old = e->crl;
-        old_signer = e->signer;
-        e->crl = crl;
-        e->signer = j->issuer;
-        X509_up_ref(j->issuer);
-        e->why[0] = '\0';
-        e->expires_ms = now_ms() + crl_ttl(crl, j->cache_ms);
-    } else {
-        /* keep the last good CRL (its own dates still judge it); ask again soon */
-        snprintf(e->why, sizeof(e->why), "the CRL distribution point %s %s", j->url,
-                 why ? why : "failed");
-        e->expires_ms = now_ms() + ERROR_CACHE_MS;
-    }
-    n = e->n_waiters;
-    memcpy(wake, e->waiters, (size_t)n * sizeof(*wake));
-    e->n_waiters = 0;
-    uv_mutex_unlock(&s->lock);
-    X509_CRL_free(old);
-    X509_free(old_signer);
-    for (int i = 0; i < n; i++)
-        uv_async_send(wake[i]);
-}
-
-static void url_key(const char *url, unsigned char *key)
-{
-    unsigned int klen = 0;
-    memset(key, 0, 32);
-    EVP_Digest(url, strlen(url), key, &klen, EVP_sha256(), NULL);
-}
-
-/* Hand out the entry's CRL (caller holds the lock): 1, or 0 when it has none. */
-static int crl_take(struct crl_entry *e, X509 *issuer, X509_CRL **crl, X509 **signer)
-{
-    if (e->crl == NULL)
-        return 0;
-    X509_CRL_up_ref(e->crl);
-    *crl = e->crl;
-    *signer = NULL;
-    if (X509_cmp(e->signer, issuer) != 0) {
-        X509_up_ref(e->signer);
-        *signer = e->signer; /* another issuer's key verified it: the caller checks again */
-    }
-    return 1;
-}
-
-int crl_service_get(struct ocsp_service *s, const char *url, X509 *issuer,
-                    const struct crl_options *o, uv_async_t *wake, X509_CRL **crl, char *why,
-                    size_t whylen)
-{
-    unsigned char key[32];
-    X509 *signer = NULL;
-    struct job *j = NULL;
-    int start = 0, known = 1;
-    *crl = NULL;
-    why[0] = '\0';
-    url_key(url, key);
-    uv_mutex_lock(&s->lock);
-    struct crl_entry *e = crl_slot(s, key);
-    if (s->muted) {
-        snprintf(why, whylen, "the CRL distribution point %s is not asked while certgate stops",
-                 url);
-        uv_mutex_unlock(&s->lock);
-        return 1;
-    }
-    if (memcmp(e->key, key, 32) != 0 || e->state == E_EMPTY) {
-        /* a slot another URL holds (or none): take it over */
-        X509_CRL_free(e->crl);
-        X509_free(e->signer);
-        uv_async_t *keep[MAX_WAITERS];
-        int n_keep = e->state == E_PENDING ? e->n_waiters : 0;
-        memcpy(keep, e->waiters, (size_t)n_keep * sizeof(*keep));
-        memset(e, 0, sizeof(*e));
-        memcpy(e->key, key, 32);
-        memcpy(e->waiters, keep, (size_t)n_keep * sizeof(*keep));
-        e->n_waiters = n_keep;
-        start = 1;
-    } else if (e->state == E_DONE && now_ms() >= e->expires_ms) {
-        start = 1; /* time to refresh: the current CRL answers meanwhile */
-    }
-    if (start)
-        e->state = E_PENDING;
-    if (!crl_take(e, issuer, crl, &signer)) {
-        if (e->state == E_PENDING) {
-            int seen = 0;
-            for (int i = 0; i < e->n_waiters; i++)
-                seen |= e->waiters[i] == wake;
-            if (!seen && e->n_waiters < MAX_WAITERS)
-                e->waiters[e->n_waiters++] = wake;
-            known = 0;
-        } else {
-            snprintf(why, whylen, "%s", e->why);
-        }
-    }
-    if (start) {
-        j = calloc(1, sizeof(*j));
-        char err[300];
-        if (j == NULL || certgate_ocsp_url_parse(url, &j->target, err, sizeof(err)) != 0) {
-            /* cannot even ask: remember why, like a failed fetch */
-            snprintf(e->why, sizeof(e->why), "the CRL distribution point %s cannot be used: %s",
-                     url, j ? err : "out of memory");
-            e->state = E_DONE;
-            e->expires_ms = now_ms() + ERROR_CACHE_MS;
-            free(j);
-            j = NULL;
-            if (!known) {
-                e->n_waiters = 0;
-                snprintf(why, whylen, "%s", e->why);
-                known = 1;
-            }
-        } else {
-            j->s = s;
-            j->kind = JOB_CRL;
-            memcpy(j->key, key, 32);
-            snprintf(j->url, sizeof(j->url), "%s", url);
-            X509_up_ref(issuer);
-            j->issuer = issuer;
-            j->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
-            j->cache_ms = o->cache_ms ? o->cache_ms : 300000;
-            j->next = s->queue;
-            s->queue = j;
-        }
-    }
-    uv_mutex_unlock(&s->lock);
-    if (j != NULL)
-        uv_async_send(&s->wake);
-    if (*crl != NULL && signer != NULL) {
-        char err[300];
-        if (certgate_crl_signed_by(*crl, issuer, err, sizeof(err)) != 0) {
-            snprintf(why, whylen, "the CRL from %s cannot be used: %s", url, err);
-            X509_CRL_free(*crl);
-            *crl = NULL;
-        }
-        X509_free(signer);
-    }
-    return known;
 }
