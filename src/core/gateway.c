@@ -183,15 +183,20 @@ static int fd_limit(const struct config *cfg, int n_workers)
     if (rl.rlim_cur < rl.rlim_max) {
         rlim_t was = rl.rlim_cur;
         rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            log_msg("warn", "cannot raise the file descriptor limit from %llu: %s",
+                    (unsigned long long)was, strerror(errno));
             getrlimit(RLIMIT_NOFILE, &rl);
-        else
+        } else {
             log_msg("info", "file descriptor limit raised from %llu to %llu",
                     (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+        }
     }
-    /* each worker: its loop (epoll, eventfd, signal pipe) and two per listener (the
-     * runtime's SO_REUSEPORT socket and the worker's copy); then room for connections */
-    unsigned long long need = (unsigned long long)n_workers * (4 + 2 * cfg->n_listeners) + 64;
+    /* each worker: its loop (epoll, eventfd) and two per listener, the admin one included
+     * (the runtime's SO_REUSEPORT socket and the worker's copy); then room for connections.
+     * A reload holds the old and new listener sockets for a moment: twice that part. */
+    size_t listeners = cfg->n_listeners + (cfg->admin.address != NULL);
+    unsigned long long need = (unsigned long long)n_workers * (2 + 4 * listeners) + 64;
     if (rl.rlim_cur != RLIM_INFINITY && need > (unsigned long long)rl.rlim_cur) {
         log_msg("error",
                 "%d workers need at least %llu file descriptors and the limit (RLIMIT_NOFILE) "
@@ -261,8 +266,9 @@ int gateway_run(struct config *cfg, int n_workers)
     arm_watch_timer(gw);
     gw->health = health_start(&gw->loop, gw->rt);
     int started = 0;
-    for (; gw->workers && started < n_workers; started++)
-        if (worker_start(&gw->workers[started], started, gw->rt) < 0)
+    int rc = gw->workers ? 0 : UV_ENOMEM;
+    for (; rc == 0 && started < n_workers; started++)
+        if ((rc = worker_start(&gw->workers[started], started, gw->rt)) < 0)
             break;
     if (started == n_workers) {
         for (size_t i = 0; i < gw->rt->n_listeners; i++)
@@ -272,7 +278,7 @@ int gateway_run(struct config *cfg, int n_workers)
         log_msg("info", "certgate running with %d workers", n_workers);
         status = 0;
     } else {
-        log_msg("error", "cannot start worker %d: %s", started, strerror(errno));
+        log_msg("error", "cannot start worker %d: %s", started, uv_strerror(rc));
         close_signals(gw);
         health_stop(gw->health);
         gw->health = NULL;

@@ -121,17 +121,18 @@ static void on_before_poll(uv_prepare_t *h)
 
 int sock_loop_init(struct sock_loop *sl, uv_loop_t *loop, char *rbuf, size_t rbuf_len)
 {
+    int rc;
     memset(sl, 0, sizeof(*sl));
     sl->rbuf = rbuf;
     sl->rbuf_len = rbuf_len;
-    if (uv_check_init(loop, &sl->flush) < 0 || uv_prepare_init(loop, &sl->before) < 0)
-        return -1;
+    if ((rc = uv_check_init(loop, &sl->flush)) < 0 || (rc = uv_prepare_init(loop, &sl->before)) < 0)
+        return rc;
     sl->flush.data = sl->before.data = sl;
     /* neither keeps a loop alive on its own */
     uv_unref((uv_handle_t *)&sl->flush);
     uv_unref((uv_handle_t *)&sl->before);
-    if (uv_check_start(&sl->flush, on_flush) < 0)
-        return -1;
+    if ((rc = uv_check_start(&sl->flush, on_flush)) < 0)
+        return rc;
     return uv_prepare_start(&sl->before, on_before_poll);
 }
 

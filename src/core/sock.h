@@ -27,7 +27,7 @@ struct sock_loop {
     size_t rbuf_len;
 };
 
-/* Start on <loop> with the read scratch <rbuf>. */
+/* Start on <loop> with the read scratch <rbuf>. 0 or a libuv error code. */
 int sock_loop_init(struct sock_loop *sl, uv_loop_t *loop, char *rbuf, size_t rbuf_len);
 /* Close the flush handle (the loop is ending). */
 void sock_loop_close(struct sock_loop *sl);

@@ -1,6 +1,7 @@
 #include "core/runtime.h"
 #include "core/worker.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -187,26 +188,30 @@ struct pool *worker_pool(struct worker *w, const char *backend, const struct rt_
     return p;
 }
 
+/* 0, or a libuv error code (negative errno). */
 static int open_listeners(struct worker *w, struct runtime *rt)
 {
+    int rc;
     w->lst = calloc(rt->n_listeners, sizeof(*w->lst));
     w->n_lst = 0;
     if (w->lst == NULL)
-        return -1;
+        return UV_ENOMEM;
     for (size_t i = 0; i < rt->n_listeners; i++) {
         struct rt_listener *rl = &rt->listeners[i];
         int fd = dup(rl->fds[w->id]);
-        if (fd < 0 || uv_tcp_init(&w->loop, &w->lst[i]) < 0) {
-            if (fd >= 0)
-                close(fd);
-            return -1;
+        if (fd < 0)
+            return -errno;
+        if ((rc = uv_tcp_init(&w->loop, &w->lst[i])) < 0) {
+            close(fd);
+            return rc;
         }
         w->n_lst++;
         w->lst[i].data = rl;
-        if (uv_tcp_open(&w->lst[i], fd) < 0 ||
-            uv_listen((uv_stream_t *)&w->lst[i], 511, on_connection) < 0) {
-            log_msg("error", "worker %d: cannot listen on %s", w->id, rl->cfg->address);
-            return -1;
+        if ((rc = uv_tcp_open(&w->lst[i], fd)) < 0 ||
+            (rc = uv_listen((uv_stream_t *)&w->lst[i], 511, on_connection)) < 0) {
+            log_msg("error", "worker %d: cannot listen on %s: %s", w->id, rl->cfg->address,
+                    uv_strerror(rc));
+            return rc;
         }
     }
     return 0;
@@ -239,23 +244,26 @@ static void adopt(struct worker *w, struct runtime *rt)
 
 int worker_start(struct worker *w, int id, struct runtime *rt)
 {
+    int rc;
     w->id = id;
     w->rt = runtime_ref(rt);
     atomic_init(&w->want_drain, 0);
-    if (uv_loop_init(&w->loop) < 0)
-        return -1;
+    if ((rc = uv_loop_init(&w->loop)) < 0)
+        return rc;
     w->loop.data = w;
-    if (uv_async_init(&w->loop, &w->wake, on_wake) < 0)
-        return -1;
+    if ((rc = uv_async_init(&w->loop, &w->wake, on_wake)) < 0)
+        return rc;
     w->wake.data = w;
-    if (verdict_cache_init(&w->verdicts, 4096) < 0 || uv_mutex_init(&w->_next_lock) < 0)
-        return -1;
+    if (verdict_cache_init(&w->verdicts, 4096) < 0)
+        return UV_ENOMEM;
+    if ((rc = uv_mutex_init(&w->_next_lock)) < 0)
+        return rc;
     log_buffer_init(&w->logbuf, &w->loop);
-    if (sock_loop_init(&w->sl, &w->loop, w->rbuf, sizeof(w->rbuf)) < 0)
-        return -1;
-    if (open_listeners(w, rt) < 0)
-        return -1;
-    return uv_thread_create(&w->thread, worker_main, w) == 0 ? 0 : -1;
+    if ((rc = sock_loop_init(&w->sl, &w->loop, w->rbuf, sizeof(w->rbuf))) < 0)
+        return rc;
+    if ((rc = open_listeners(w, rt)) < 0)
+        return rc;
+    return uv_thread_create(&w->thread, worker_main, w);
 }
 
 void worker_reload(struct worker *w, struct runtime *rt)

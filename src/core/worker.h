@@ -43,7 +43,7 @@ struct worker {
     struct sock_loop sl; /* this loop's socks: read scratch, writes once per turn */
 };
 
-/* Start the worker thread on <rt> (a reference is taken). 0 or -1. */
+/* Start the worker thread on <rt> (a reference is taken). 0 or a libuv error code. */
 int worker_start(struct worker *w, int id, struct runtime *rt);
 /* Ask the worker to stop accepting and finish what is in flight. Thread-safe. */
 void worker_drain(struct worker *w, atomic_int *serving);

@@ -371,6 +371,8 @@ static int read_response_head(struct conn *c, struct upstream *u)
         http_body_init(&u->body, u->resp.body, u->resp.content_length);
         buf_consume(in, (size_t)r);
         u->head_done = 1;
+        if (!c->ex.req_done)
+            conn_touch(c); /* the body deadline no longer applies: back to timeouts.idle */
         return 1;
     }
 }

@@ -260,7 +260,7 @@ uint64_t ocsp_staple_refresh_ms(time_t now, time_t next_update)
         half = REFRESH_MIN_S; /* already past nextUpdate: after the minimum */
     else if (left >= 2 * REFRESH_MIN_S)
         half = left / 2;
-    else if (left >= REFRESH_MIN_S)
+    else if (left > REFRESH_MIN_S)
         half = REFRESH_MIN_S; /* the minimum still comes before it lapses */
     else
         half = left / 2 > 0 ? left / 2 : 1; /* about to lapse: ask again before it does */

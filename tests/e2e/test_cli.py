@@ -5,6 +5,7 @@ import subprocess
 
 from harness import (
     BINARY,
+    START_TIMEOUT,
     CertgateTestCase,
     certgate_check,
     config,
@@ -15,6 +16,7 @@ from harness import (
     pem,
     scratch,
     to_yaml,
+    wait_port,
 )
 
 
@@ -173,32 +175,39 @@ class WorkersFlagTest(CertgateTestCase):
         res = curl(f"https://localhost:{port}/w", client="valid-client")
         self.assertEqual(res.status, 200, res)
 
-    def run_limited(self, workers, soft, hard):
-        """certgate run with RLIMIT_NOFILE (soft, hard) and <workers> workers, stopped after it
-        started (or exited); (returncode or None, stderr)."""
+    def limited(self, workers, soft, hard):
+        """certgate run with RLIMIT_NOFILE (soft, hard) (set by util-linux's prlimit) and
+        <workers> workers; (process, port). Skips when this runner's hard limit is lower."""
+        if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < hard:
+            self.skipTest(f"the hard file-descriptor limit here is below {hard}")
         port = free_port()
         cfg = scratch("fdlimit") / "c.yaml"
         cfg.write_text(to_yaml(config([listener("mtls", port, "require")])))
         p = subprocess.Popen(
-            [BINARY, "run", "-c", str(cfg), "--workers", str(workers)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)))
-        try:
-            rc = p.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            rc = None
-            p.terminate()
-            p.wait(timeout=10)
-        return rc, p.stderr.read()
+            ["prlimit", f"--nofile={soft}:{hard}", BINARY, "run", "-c", str(cfg), "--workers",
+             str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+        def stop():
+            if p.poll() is None:
+                p.kill()
+            p.wait(10)
+            p.stderr.close()
+        self.addCleanup(stop)
+        return p, port
 
     def test_soft_fd_limit_is_raised_to_the_hard_one(self):
-        rc, err = self.run_limited(4, 256, 4096)
-        self.assertIsNone(rc, err)  # still running: it started
-        self.assertIn("file descriptor limit raised from 256 to 4096", err)
+        p, port = self.limited(4, 256, 4096)
+        self.assertTrue(wait_port(port, START_TIMEOUT, alive=lambda: p.poll() is None),
+                        "certgate did not start")
+        res = curl(f"https://localhost:{port}/fd", client="valid-client")
+        self.assertEqual(res.status, 200, res)
+        p.terminate()
+        self.assertEqual(p.wait(START_TIMEOUT), 0)
+        self.assertIn("file descriptor limit raised from 256 to 4096", p.stderr.read())
 
     def test_too_many_workers_for_the_fd_limit_are_refused_with_a_reason(self):
-        rc, err = self.run_limited(100, 256, 256)
-        self.assertEqual(rc, 1, err)
+        p, _ = self.limited(100, 256, 256)
+        self.assertEqual(p.wait(START_TIMEOUT), 1)
         self.assertIn("100 workers need at least 664 file descriptors and the limit "
                       "(RLIMIT_NOFILE) is 256: raise it (ulimit -n, systemd LimitNOFILE=) or "
-                      "run fewer workers", err)
+                      "run fewer workers", p.stderr.read())

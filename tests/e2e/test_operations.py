@@ -856,8 +856,8 @@ class AccessLogTest(CertgateTestCase):
         page = scrape(admin)
         self.assertEqual([v for _, v in page.select("certgate_responses_total", listener="mtls",
                                                     **{"class": "1xx"})], [1])
-        self.assertEqual(page.get("certgate_request_duration_seconds_count", {"listener": "mtls"}),
-                         0)
+        self.assertEqual(page.value("certgate_request_duration_seconds_count",
+                                    {"listener": "mtls"}), 0)
 
     def test_local_answer_has_no_upstream(self):
         out = self.request("-tls1_3", "/echo/x")
