@@ -285,6 +285,23 @@ void pki_dir_remove(void)
     pki_dirname[0] = '\0';
 }
 
+X509 *pki_with_aia(X509 *x, const struct pki_node *issuer, const char *aia)
+{
+    X509 *c = X509_dup(x);
+    X509V3_CTX v3;
+    X509_EXTENSION *e;
+
+    assert_non_null(c);
+    X509V3_set_ctx(&v3, issuer->cert, c, NULL, NULL, 0);
+    e = X509V3_EXT_conf_nid(NULL, &v3, NID_info_access, aia);
+    assert_non_null(e);
+    assert_true(X509_add_ext(c, e, -1));
+    X509_EXTENSION_free(e);
+    assert_true(X509_sign(c, issuer->key, EVP_sha256()) > 0);
+    X509_free(x);
+    return c;
+}
+
 time_t pki_utc(const char *asn1)
 {
     ASN1_TIME *t = ASN1_TIME_new();

@@ -53,6 +53,10 @@ const char *pki_write_crl(const char *name, X509_CRL *crl);
 const char *pki_write_text(const char *name, const char *text);
 void pki_dir_remove(void);
 
+/* <x> (consumed) re-signed by <issuer> with an authorityInfoAccess of <aia>
+ * ("OCSP;URI:http://..."). */
+X509 *pki_with_aia(X509 *x, const struct pki_node *issuer, const char *aia);
+
 /* ASN.1 time string -> Unix time. */
 time_t pki_utc(const char *asn1);
 

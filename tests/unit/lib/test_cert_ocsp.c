@@ -20,24 +20,6 @@ static struct {
     struct pki_node delegated, plain, stranger_ca, stranger_resp, expired_resp, forged;
 } fx;
 
-/* <x> re-signed by <issuer> with an authorityInfoAccess of <aia>. */
-static X509 *with_aia(X509 *x, const struct pki_node *issuer, const char *aia)
-{
-    X509 *c = X509_dup(x);
-    X509V3_CTX v3;
-    X509_EXTENSION *e;
-
-    assert_non_null(c);
-    X509V3_set_ctx(&v3, issuer->cert, c, NULL, NULL, 0);
-    e = X509V3_EXT_conf_nid(NULL, &v3, NID_info_access, aia);
-    assert_non_null(e);
-    assert_true(X509_add_ext(c, e, -1));
-    X509_EXTENSION_free(e);
-    assert_true(X509_sign(c, issuer->key, EVP_sha256()) > 0);
-    X509_free(x);
-    return c;
-}
-
 static int setup(void **state)
 {
     struct pki_opts ca = {.key = "ec:P-256#ca", .ca = 1};
@@ -54,11 +36,11 @@ static int setup(void **state)
     fx.root = pki_issue("/CN=Test Root CA", NULL, &root);
     fx.ca = pki_issue("/CN=Test DEV CA", &fx.root, &ca);
     fx.leaf = pki_issue("/O=Acme/OU=Clients/CN=Valid Client", &fx.ca, NULL);
-    fx.leaf.cert = with_aia(fx.leaf.cert, &fx.ca, "OCSP;URI:" URL);
+    fx.leaf.cert = pki_with_aia(fx.leaf.cert, &fx.ca, "OCSP;URI:" URL);
     fx.other_leaf = pki_issue("/CN=Other Client", &fx.ca, NULL);
     fx.no_aia = pki_issue("/CN=No AIA", &fx.ca, NULL);
     fx.https_aia = pki_issue("/CN=Https AIA", &fx.ca, NULL);
-    fx.https_aia.cert = with_aia(fx.https_aia.cert, &fx.ca, "OCSP;URI:https://ocsp.example/");
+    fx.https_aia.cert = pki_with_aia(fx.https_aia.cert, &fx.ca, "OCSP;URI:https://ocsp.example/");
     fx.delegated = pki_issue("/CN=Test DEV OCSP", &fx.ca, &resp);
     fx.plain = pki_issue("/CN=Plain Client", &fx.ca, &plain);
     fx.stranger_ca = pki_issue("/CN=Stranger CA", NULL, &stranger);

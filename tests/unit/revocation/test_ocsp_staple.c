@@ -18,23 +18,6 @@ static struct {
     uv_async_t wake;
 } fx;
 
-static X509 *with_aia(X509 *x, const struct pki_node *issuer)
-{
-    X509 *c = X509_dup(x);
-    X509V3_CTX v3;
-    X509_EXTENSION *e;
-
-    assert_non_null(c);
-    X509V3_set_ctx(&v3, issuer->cert, c, NULL, NULL, 0);
-    e = X509V3_EXT_conf_nid(NULL, &v3, NID_info_access, "OCSP;URI:" URL);
-    assert_non_null(e);
-    assert_true(X509_add_ext(c, e, -1));
-    X509_EXTENSION_free(e);
-    assert_true(X509_sign(c, issuer->key, EVP_sha256()) > 0);
-    X509_free(x);
-    return c;
-}
-
 static void on_wake(uv_async_t *a)
 {
 }
@@ -48,7 +31,7 @@ static int setup(void **state)
     fx.ca = pki_issue("/CN=Staple CA", NULL, &ca);
     fx.stranger = pki_issue("/CN=Stranger CA", NULL, &stranger);
     fx.leaf = pki_issue("/CN=localhost", &fx.ca, &server);
-    fx.leaf.cert = with_aia(fx.leaf.cert, &fx.ca);
+    fx.leaf.cert = pki_with_aia(fx.leaf.cert, &fx.ca, "OCSP;URI:" URL);
     fx.no_aia = pki_issue("/CN=no-aia", &fx.ca, &server);
     uv_loop_init(&fx.loop);
     uv_async_init(&fx.loop, &fx.wake, on_wake);
