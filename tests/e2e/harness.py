@@ -170,6 +170,37 @@ def stop_listening(sock):
     sock.close()
 
 
+class SilentServer:
+    """Accepts connections on 127.0.0.1 and never answers (a responder or backend that hangs);
+    start() it, stop() closes everything."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.conns = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def _run(self):
+        try:
+            while True:
+                self.conns.append(self.sock.accept()[0])
+        except OSError:
+            pass
+
+    def stop(self):
+        stop_listening(self.sock)
+        for c in self.conns:
+            c.close()
+        self.thread.join(timeout=5)
+
+
 def wait_port(port, timeout, alive=None):
     """Wait until 127.0.0.1:port accepts; <alive>() returning False aborts."""
     deadline = time.monotonic() + timeout

@@ -5,13 +5,13 @@ delays only the client that waits for it."""
 import base64
 import http.server
 import urllib.parse
-import socket
 import subprocess
 import threading
 import time
 
 from harness import (
     CertgateTestCase,
+    SilentServer,
     config,
     curl,
     free_port,
@@ -20,7 +20,6 @@ from harness import (
     pem,
     pki,
     scratch,
-    stop_listening,
 )
 
 
@@ -83,33 +82,6 @@ class Responder:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-class Silent:
-    """Accepts connections and never answers: a responder that hangs."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.stopped = False
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self):
-        while not self.stopped:
-            try:
-                c, _ = self.sock.accept()
-                self.conns.append(c)
-            except OSError:
-                return
-
-    def stop(self):
-        self.stopped = True
-        stop_listening(self.sock)
-        for c in self.conns:
-            c.close()
 
 
 def policies(url, timeout="5s", fail="closed"):
@@ -205,7 +177,7 @@ class OcspDaemonTest(CertgateTestCase):
         self.assertEqual(self.get("valid-client").status, 200)
 
     def test_slow_responder_delays_only_the_client_that_waits(self):
-        s = Silent()
+        s = SilentServer().start()
         self.addCleanup(s.stop)
         self.start(f"http://127.0.0.1:{s.port}", timeout="3s")
         out = {}

@@ -28,7 +28,7 @@ import threading
 import time
 import unittest
 
-from harness import BINARY, free_port, key, pem, pki, scratch, stop_listening
+from harness import BINARY, SilentServer, free_port, key, pem, pki, scratch
 
 DEV_DN = "CN=APIM Sample DEV Intermediate CA"
 AIA_PORT = 8889
@@ -91,33 +91,6 @@ class Responder:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=10)
-
-
-class Silent:
-    """Accepts connections and never answers."""
-
-    def __init__(self, test):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.conns = []
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-        test.addCleanup(self.stop)
-
-    def run(self):
-        try:
-            while True:
-                self.conns.append(self.sock.accept()[0])
-        except OSError:
-            pass
-
-    def stop(self):
-        stop_listening(self.sock)
-        for c in self.conns:
-            c.close()
-        self.thread.join(timeout=5)
 
 
 # --- a response built by hand ---------------------------------------------------
@@ -291,7 +264,8 @@ class ResponderTest(OcspTestCase):
         self.assertLess(doc["took"], 3)
 
     def test_slow_responder_times_out(self):
-        s = Silent(self)
+        s = SilentServer().start()
+        self.addCleanup(s.stop)
         doc = self.judge(*dev("--ocsp", s.url, "--ocsp-timeout", "1s", pem("valid-client")),
                          rc=1, reason="ClientCertificateRevocationUnknown")
         self.assertEqual(doc["detail"], unknown(
